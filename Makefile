@@ -1,0 +1,54 @@
+# Two entry points do all set-up: `make demo` (the main job) and `make test` (the whole suite).
+# Both create .venv on first use and reuse it; the stamp makes the second run skip installation.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEPS := pyproject.toml requirements/cpu.txt requirements/dev.txt
+
+.PHONY: demo test export check-sync bench clean-venv
+
+$(STAMP): $(DEPS)
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	@# CPU torch unless this machine has CUDA; the pin keeps pip from pulling CUDA wheels.
+	if command -v nvidia-smi >/dev/null 2>&1; then \
+	  $(BIN)/pip install -q torch==2.13.0; \
+	elif ls /opt/wheels/torch-2.13.0+cpu-* >/dev/null 2>&1; then \
+	  $(BIN)/pip install -q -r requirements/cpu.txt; \
+	else \
+	  $(BIN)/pip install -q -r requirements/cpu.txt --index-url https://download.pytorch.org/whl/cpu; \
+	fi
+	$(BIN)/pip install -q -r requirements/dev.txt -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/lsrl demo
+
+# Export must not change tracked files (package in sync), clean must not change notebooks,
+# then the notebooks' own tests, then pytest.
+test: $(STAMP)
+	@before=$$(git status --porcelain | sort); \
+	$(BIN)/nbdev-export; \
+	after=$$(git status --porcelain | sort); \
+	if [ "$$before" != "$$after" ]; then \
+	  echo "nbdev-export changed files: the package is out of sync with the notebooks:"; \
+	  comm -13 <(echo "$$before") <(echo "$$after"); exit 1; fi; \
+	$(BIN)/nbdev-clean; \
+	after2=$$(git status --porcelain | sort); \
+	if [ "$$after" != "$$after2" ]; then \
+	  echo "nbdev-clean changed notebooks: commit them cleaned (run nbdev-clean):"; \
+	  comm -13 <(echo "$$after") <(echo "$$after2"); exit 1; fi
+	$(BIN)/nbdev-test --n_workers 2
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+export: $(STAMP)
+	$(BIN)/nbdev-export && $(BIN)/nbdev-clean
+
+bench: $(STAMP)
+	OMP_NUM_THREADS=2 $(BIN)/python bench/generate.py
+	OMP_NUM_THREADS=2 $(BIN)/python bench/latent_cache.py
+
+clean-venv:
+	rm -rf $(VENV)
