@@ -40,7 +40,7 @@ test: $(STAMP)
 	if [ "$$after" != "$$after2" ]; then \
 	  echo "nbdev-clean changed notebooks: commit them cleaned (run nbdev-clean):"; \
 	  comm -13 <(echo "$$after") <(echo "$$after2"); exit 1; fi
-	$(BIN)/nbdev-test --n_workers 2
+	$(BIN)/nbdev-test --n-workers 2 --timing
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 export: $(STAMP)
