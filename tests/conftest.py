@@ -1,0 +1,20 @@
+import os, sys
+import pytest
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))  # tests/golden.py and helpers
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available(): return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU: run on a lent GPU machine (`pytest -m cuda`)")
+    for item in items:
+        if "cuda" in item.keywords: item.add_marker(skip)
+
+
+@pytest.fixture
+def tiny():
+    from lsrl.huginn import HuginnConfig, HuginnForCausalLM
+    torch.manual_seed(0)
+    return HuginnForCausalLM(HuginnConfig.tiny()).eval()
