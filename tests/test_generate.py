@@ -135,3 +135,26 @@ def test_bf16_generation_on_cuda():
     g = m.generate(ids, num_steps=4, max_new_tokens=6, state_table=table)
     assert m.freqs_cis.dtype == torch.float32 and g.sequences.device.type == "cuda"
     assert torch.equal(g.sequences, naive_greedy(m, ids, 4, 6, table))
+
+
+def test_stop_strings_and_pluggable_evaluator(tiny):
+    from lsrl.huginn import byte_tokenizer
+    tok = byte_tokenizer()
+    ids = torch.randint(0, 256, (1, 5))
+    table = make_state_table(tiny, 1, 5 + 8, torch.Generator().manual_seed(0))
+    free = tiny.generate(ids, num_steps=2, max_new_tokens=8, state_table=table).new_tokens[0].tolist()
+    j = next(i for i, t in enumerate(free) if t < 128)  # the first ASCII byte: its one-character string is that token
+    g = tiny.generate(ids, num_steps=2, max_new_tokens=8, state_table=table, stop_strings=[chr(free[j]) + "tail"], tokenizer=tok)
+    assert g.new_tokens[0].tolist() == free[:j + 1] and g.completion_mask.all()
+    with pytest.raises(ValueError, match="tokenizer"): tiny.generate(ids, max_new_tokens=2, stop_strings=["x"])
+
+    class ExitAtThree:  # a user's evaluator: exit once 3 steps have run
+        needs_logits = False
+        def __init__(self): self.k, self.last = 0, None
+        def update(self, s_prev, s, logits):
+            self.k += 1
+            self.last = torch.full((s.shape[0],), float(self.k))
+            return self.last >= 3
+    g = tiny.generate(ids, num_steps=10, max_new_tokens=4, state_table=table, exit_criterion=ExitAtThree)
+    assert g.steps.eq(3).all() and g.exit_values.eq(3).all()
+    assert tiny.generate(ids, num_steps=3, max_new_tokens=2).exit_values.isnan().all()
