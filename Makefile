@@ -44,7 +44,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 export: $(STAMP)
-	$(BIN)/nbdev-export && $(BIN)/nbdev-clean
+	$(BIN)/nbdev-clean && $(BIN)/nbdev-export
 
 bench: $(STAMP)
 	OMP_NUM_THREADS=2 $(BIN)/python bench/generate.py
