@@ -455,12 +455,14 @@ class HuginnForCausalLM(PreTrainedModel):
                 position_ids: Optional[Tensor] = None, past_key_values: Optional[HuginnCache] = None,
                 use_cache: bool = False, generator: Optional[torch.Generator] = None, init_scale: float = 1.0,
                 return_all_states: bool = False, output_hidden_states: bool = False, inputs_embeds: Optional[Tensor] = None,
-                **kwargs) -> HuginnOutput:
+                return_dict: Optional[bool] = None, output_attentions: Optional[bool] = None, **kwargs) -> HuginnOutput:
         """Run prelude, `num_steps` core steps and coda. Labels are aligned with the logits (no shift inside).
 
         `num_steps`: int r (no gradient through the core), `(no_grad, with_grad)`, or None (eval: mean_recurrence;
         train: sampled). `input_states` (B, S, E) replaces the fresh s_0. `position_ids` are absolute positions."""
+        # `return_dict`/`output_attentions` come from wrappers such as PEFT; outputs are always a `HuginnOutput`
         if kwargs: raise TypeError(f"unexpected arguments: {sorted(kwargs)}")
+        if output_attentions: raise NotImplementedError("attention maps are not returned; SDPA never materialises them")
         input_embeds = input_embeds if input_embeds is not None else inputs_embeds
         if (input_ids is None) == (input_embeds is None): raise ValueError("pass exactly one of input_ids and input_embeds")
         if num_steps is None: n_free, n_grad = self.sample_depth(generator) if self.training else (self.config.mean_recurrence, 0)

@@ -158,3 +158,11 @@ def test_stop_strings_and_pluggable_evaluator(tiny):
     g = tiny.generate(ids, num_steps=10, max_new_tokens=4, state_table=table, exit_criterion=ExitAtThree)
     assert g.steps.eq(3).all() and g.exit_values.eq(3).all()
     assert tiny.generate(ids, num_steps=3, max_new_tokens=2).exit_values.isnan().all()
+
+
+def test_forward_accepts_wrapper_kwargs(tiny):
+    ids = torch.randint(0, 256, (1, 4))
+    out = tiny(input_ids=ids, num_steps=1, return_dict=True, output_attentions=False, attention_mask=torch.ones(1, 4))
+    assert out.logits.shape == (1, 4, 256)
+    with pytest.raises(TypeError, match="unexpected arguments"): tiny(ids, num_steps=1, num_stepz=2)
+    with pytest.raises(NotImplementedError): tiny(ids, num_steps=1, output_attentions=True)
