@@ -4,7 +4,6 @@ as matrix-vector products with the model's own weights), measured in the same ru
 
 Config: n_embd 512, 8 heads, MLP 1376, vocab 4096; prompt 128 tokens, 64 new tokens, greedy, 2 threads.
 Writes bench/results/generate.json."""
-import time
 import torch
 import torch.nn.functional as F
 from common import bench_model, setup, timeit, table, write

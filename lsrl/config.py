@@ -7,7 +7,7 @@ Docs: https://lsrl.github.io/lsrl/config.html.md"""
 # %% ../nbs/00_config.ipynb #5bc25e4f
 from __future__ import annotations
 import dataclasses, typing
-from dataclasses import dataclass, field, fields, asdict
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional
 

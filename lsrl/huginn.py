@@ -19,12 +19,12 @@ from transformers import PretrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
 # %% auto #0
-__all__ = ['CODA_SLOTS', 'SPECIAL_TOKENS', 'ASSISTANT_ROLE', 'HUGINN_CHAT_TEMPLATE', 'EXIT_THRESHOLDS', 'HuginnConfig', 'RMSNorm',
-           'rope_table', 'apply_rope', 'lower_right_causal', 'causal_attention', 'Attention', 'GatedMLP',
-           'SandwichBlock', 'core_slot', 'HuginnCache', 'AttnContext', 'HuginnOutput', 'split_num_steps',
-           'HuginnForCausalLM', 'CheckpointError', 'resolve_checkpoint', 'load_checked_state_dict', 'render_chat',
-           'check_special_tokens', 'load_tokenizer', 'byte_tokenizer', 'process_logits', 'apply_repetition_penalty',
-           'ExitCriterion', 'Generation', 'stop_token_set']
+__all__ = ['SPECIAL_TOKENS', 'ASSISTANT_ROLE', 'HUGINN_CHAT_TEMPLATE', 'EXIT_THRESHOLDS', 'HuginnConfig', 'RMSNorm', 'rope_table',
+           'apply_rope', 'lower_right_causal', 'causal_attention', 'Attention', 'GatedMLP', 'SandwichBlock',
+           'core_slot', 'HuginnCache', 'AttnContext', 'HuginnOutput', 'split_num_steps', 'HuginnForCausalLM',
+           'CheckpointError', 'resolve_checkpoint', 'load_checked_state_dict', 'render_chat', 'check_special_tokens',
+           'load_tokenizer', 'byte_tokenizer', 'process_logits', 'apply_repetition_penalty', 'ExitCriterion',
+           'Generation', 'stop_token_set']
 
 # %% ../nbs/01_huginn.ipynb #03f8fa41
 _ALIASES = {"hidden_size": "n_embd", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"}
@@ -197,7 +197,6 @@ def core_slot(step: int, layer: int) -> int:
     "Cache slot of core layer `layer` at core step `step` (both 0-based)."
     return 2 + 4 * step + layer
 
-CODA_SLOTS = (-1, -2)
 
 class HuginnCache:
     "Per-step KV cache with one contiguous buffer per slot, `full` or `latest-m4` lookup."
@@ -778,20 +777,19 @@ def _generate(self, input_ids: Tensor, num_steps=None, max_new_tokens: int = 32,
 
     def step(ids, s0, adaptive):
         n = ids.shape[1]
-        am = mask if mask is not None else None
         pos = rowpos[:, -n:] if rowpos is not None else None
         if not adaptive:
-            o = self(ids, num_steps=r, input_states=s0, past_key_values=cache, attention_mask=am, position_ids=pos,
+            o = self(ids, num_steps=r, input_states=s0, past_key_values=cache, attention_mask=mask, position_ids=pos,
                      generator=generator, init_scale=init_scale)
             return o.logits[:, -1], o.states[:, -1:], torch.full((B,), r, device=ids.device), torch.full((B,), float("nan"))
-        return self._adaptive_forward(ids, r, s0, cache, make_crit(), min_steps, check_every, generator, init_scale, am, pos)
+        return self._adaptive_forward(ids, r, s0, cache, make_crit(), min_steps, check_every, generator, init_scale, mask, pos)
 
     logits, s_last, used, vals = step(input_ids, states_for(0, P), crit is not None and not do_not_exit_in_prefill)
     seq, logps, steps, values = [input_ids], [], [], []
     done = torch.zeros(B, dtype=torch.bool, device=input_ids.device)
     finished_at = torch.full((B,), max_new_tokens, dtype=torch.long, device=input_ids.device)
     for t in range(max_new_tokens):
-        prev = torch.cat(seq, 1)
+        prev = torch.cat(seq, 1) if do_sample or repetition_penalty != 1.0 else None
         if do_sample:
             probs = process_logits(logits, prev, temperature, top_k, top_p, min_p, repetition_penalty)
             tok = torch.multinomial(probs, 1, generator=generator).squeeze(1)

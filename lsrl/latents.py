@@ -6,12 +6,12 @@ Docs: https://lsrl.github.io/lsrl/latents.html.md"""
 
 # %% ../nbs/02_latents.ipynb #28acc5b6
 from __future__ import annotations
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
-from .huginn import (AttnContext, HuginnCache, HuginnForCausalLM, stop_token_set, process_logits, split_num_steps)
+from .huginn import HuginnCache, HuginnForCausalLM, stop_token_set, process_logits, split_num_steps
 
 # %% auto #0
 __all__ = ['LatentTrace', 'decode_depth', 'collect_latents', 'shared_prefix_attention', 'SharedPrefixCache', 'Snapshots',

@@ -1,5 +1,4 @@
 """The deterministic tiny-model fixture of spec/huginn.md §15 (weights are closed-form functions of their names)."""
-import math
 import numpy as np
 import torch
 from lsrl.huginn import HuginnConfig, HuginnForCausalLM
