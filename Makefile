@@ -40,7 +40,8 @@ test: $(STAMP)
 	if [ "$$after" != "$$after2" ]; then \
 	  echo "nbdev-clean changed notebooks: commit them cleaned (run nbdev-clean):"; \
 	  comm -13 <(echo "$$after") <(echo "$$after2"); exit 1; fi
-	$(BIN)/nbdev-test --n-workers 2 --timing
+	@# one thread per notebook worker: two 2-thread torch processes on 2 cores spin-wait each other to a crawl
+	OMP_NUM_THREADS=1 $(BIN)/nbdev-test --n-workers 2 --timing
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 export: $(STAMP)
