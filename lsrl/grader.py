@@ -380,7 +380,8 @@ class NanoGrader(_GraderBase):
                  process_max_tokens: int = 3000, final_max_tokens: int = 200, ps_mode: str = "grader",
                  final_checker: str = "llm", final_source: str = "completion", fallback: str = "symbolic",
                  process_template=None, final_template=None, prices: Optional[dict] = None,
-                 backoff_base: float = 0.5, backoff_max: float = 30.0, seed: Optional[int] = None):
+                 backoff_base: float = 0.5, backoff_max: float = 30.0, retry_after_max: float = 120.0,
+                 seed: Optional[int] = None):
         problems = []
         if ps_mode not in ("grader", "rule"): problems.append(f"ps_mode={ps_mode!r}: use 'grader' or 'rule'")
         if final_checker not in ("llm", "rule"): problems.append(f"final_checker={final_checker!r}: use 'llm' or 'rule'")
@@ -400,7 +401,7 @@ class NanoGrader(_GraderBase):
         self.process_template = PromptTemplate.load(process_template) if process_template is not None else PROCESS_PROMPT
         self.final_template = PromptTemplate.load(final_template) if final_template is not None else FINAL_PROMPT
         self.prices = {**PRICES_PER_MTOK, **(prices or {})}
-        self.backoff_base, self.backoff_max = backoff_base, backoff_max
+        self.backoff_base, self.backoff_max, self.retry_after_max = backoff_base, backoff_max, retry_after_max
         self.cache = GradeCache(cache_path) if cache_path is not None else None
         self.stats = GraderStats()
         self._symbolic = SymbolicGrader()
@@ -411,7 +412,7 @@ class NanoGrader(_GraderBase):
 
     # -- one HTTP call with retries ------------------------------------------------------------------------------
     def _delay(self, attempt: int, retry_after: Optional[float] = None) -> float:
-        if retry_after is not None: return min(max(retry_after, 0.0), self.backoff_max)
+        if retry_after is not None: return min(max(retry_after, 0.0), self.retry_after_max)  # the server knows best
         return min(self.backoff_max, self.backoff_base * 2 ** attempt) * self._rng.uniform(0.5, 1.0)
 
     @staticmethod
