@@ -50,6 +50,7 @@ export: $(STAMP)
 bench: $(STAMP)
 	OMP_NUM_THREADS=2 $(BIN)/python bench/generate.py
 	OMP_NUM_THREADS=2 $(BIN)/python bench/latent_cache.py
+	$(BIN)/python bench/grader.py
 
 clean-venv:
 	rm -rf $(VENV)

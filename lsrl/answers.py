@@ -13,8 +13,9 @@ from typing import Optional
 
 # %% auto #0
 __all__ = ['MAX_NUMBER_CHARS', 'LETTERS', 'parse_number', 'numbers_equal', 'canonical_number', 'gsm8k_gold', 'extract_strict',
-           'extract_flexible', 'extract_cot', 'extract_number', 'extract_boxed', 'normalize_math', 'math_gold',
-           'parse_mathqa_options', 'extract_mathqa', 'SafeVerifier', 'default_verifier', 'AnswerCheck', 'check_answer']
+           'extract_flexible', 'extract_cot', 'extract_answer_is', 'extract_number', 'extract_boxed', 'normalize_math',
+           'math_gold', 'parse_mathqa_options', 'extract_mathqa', 'SafeVerifier', 'default_verifier', 'AnswerCheck',
+           'check_answer']
 
 # %% ../nbs/03_answers.ipynb #24c4754d
 _NUM = r"-?\d+(?:\.\d+)?"
@@ -63,6 +64,7 @@ _re_strict = re.compile(r"#### (\-?[0-9\.\,]+)")
 _re_flex = re.compile(r"(-?[$0-9.,]{2,})|(-?[0-9]+)")
 _re_cot = re.compile(r"The answer is (\-?[0-9\.\,]+).")
 _re_calc = re.compile(r"<<[^<>]*>>")
+_re_answer_is = re.compile(r"answer is:?\s*\$?\s*(-?[0-9][0-9,]*(?:\.[0-9]+)?)", re.I)
 
 def gsm8k_gold(answer_field: str) -> Optional[str]:
     "The gold answer of a GSM8K `answer` field: after the last '####', calculator tags dropped, commas removed."
@@ -87,9 +89,14 @@ def extract_cot(text: str) -> Optional[str]:
     m = _re_cot.search(text or "")
     return m.group(1) if m else None
 
+def extract_answer_is(text: str) -> Optional[str]:
+    "The number after the last 'answer is' (lm-eval's cot regex needs a character after the number; this does not)."
+    m = _re_answer_is.findall(text or "")
+    return m[-1] if m else None
+
 def extract_number(text: str) -> Optional[str]:
-    "lsrl's default numeric answer: `#### N`, else `The answer is N`, else the last number; None if none parses."
-    for f in (extract_strict, extract_cot, extract_flexible):
+    "lsrl's default numeric answer: `#### N`, else the last `answer is N`, else the last number; None if none parses."
+    for f in (extract_strict, extract_answer_is, extract_flexible):
         a = f(text)
         if a is not None and parse_number(a) is not None: return a.rstrip(".")  # lm-eval strips it when scoring
     return None

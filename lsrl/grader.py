@@ -479,7 +479,7 @@ class NanoGrader(_GraderBase):
     def _key(self, kind, template, max_tokens, req, texts, call_index):
         return GradeCache.key(kind=kind, model=self.model, prompt_version=template.version, temperature=self.temperature,
                               top_p=self.top_p, max_tokens=max_tokens, problem=req.question, gold=str(req.gold),
-                              texts=texts, call_index=call_index, base_url=self.base_url or "")
+                              texts=texts, call_index=call_index)
 
     async def _agrade(self, client, sem, req: GradeRequest) -> GradeResult:
         n = len(req.snapshots)

@@ -67,10 +67,14 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: Nagle + delayed ACK would add ~40 ms each
             def log_message(self, *a): pass  # silent: nothing (not even headers) reaches any log
             def do_POST(self): owner._handle(self)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 256  # the default backlog of 5 refuses bursts of concurrent connections
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -143,3 +147,14 @@ class FakeOpenAI:
         for k, v in (headers or {}).items(): h.send_header(k, v)
         h.end_headers()
         h.wfile.write(data)
+
+
+if __name__ == "__main__":  # standalone, for benchmarks: prints its base URL, serves until killed
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--fault-rate", type=float, default=0.0)
+    args = ap.parse_args()
+    srv = FakeOpenAI(latency=args.latency, fault_rate=args.fault_rate).start()
+    print(srv.base_url, flush=True)
+    threading.Event().wait()
