@@ -1,7 +1,7 @@
 """Grader throughput: calls/s against max_concurrency with a local OpenAI-compatible server (its own process, on
 127.0.0.1) answering after a fixed latency (300 ms), as a fraction of the ideal concurrency / latency; and a cached
 re-grade (must make zero HTTP calls). Writes bench/results/grader.json."""
-import json, subprocess, sys, tempfile, time
+import subprocess, sys, tempfile, time
 from pathlib import Path
 
 from common import table, write

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 from pydantic import BaseModel, ValidationError, field_validator
-from .answers import check_answer, extract_number, numbers_equal, parse_number
+from .answers import check_answer, extract_number, parse_number
 
 log = logging.getLogger("lsrl.grader")
 

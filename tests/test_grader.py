@@ -1,8 +1,8 @@
 """The nano grader through the real `openai` package over HTTP against a local server with injected faults."""
-import asyncio, json, logging, multiprocessing as mp, os, time
+import asyncio, json, logging, multiprocessing as mp, time
 import pytest
 from fake_openai import FakeOpenAI, reference_final, reference_process
-from lsrl.grader import GradeCache, GradeRequest, NanoGrader, PromptTemplate, SymbolicGrader
+from lsrl.grader import GradeCache, GradeRequest, NanoGrader, SymbolicGrader
 
 KEY = "sk-lsrl-test-SECRET-0123456789"
 Q = "Tom has 12 apples and buys 30 more. How many apples does he have?"
