@@ -51,6 +51,7 @@ bench: $(STAMP)
 	OMP_NUM_THREADS=2 $(BIN)/python bench/generate.py
 	OMP_NUM_THREADS=2 $(BIN)/python bench/latent_cache.py
 	$(BIN)/python bench/grader.py
+	OMP_NUM_THREADS=2 $(BIN)/python bench/hrpo_rollout.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -88,14 +88,26 @@ def _kmp_failure(m: str) -> list:
         f[i] = k
     return f
 
+def _piece_in_context(tokenizer, v: int, special: set) -> str:
+    "What token v adds to a decoded text mid-sequence: decode([anchor, v]) minus decode([anchor]) (keeps the leading\n    space that SentencePiece-style decoders drop from a lone first token)."
+    anchor = getattr(tokenizer, "_lsrl_anchor", None)
+    if anchor is None:
+        anchor = next((u for u in range(len(tokenizer)) if u not in special and tokenizer.decode([u]).strip().isalpha()), None)
+        try: tokenizer._lsrl_anchor = anchor
+        except AttributeError: pass
+    if anchor is None: return tokenizer.decode([v])
+    a, av = tokenizer.decode([anchor]), tokenizer.decode([anchor, v])
+    return av[len(a):] if av.startswith(a) else tokenizer.decode([v])
+
 class MarkerTracker:
     "Per-row answer-marker detection at the token level (KMP over per-token decoded pieces), vectorised over the batch."
     def __init__(self, tokenizer, marker: str = "####", self_test: bool = True, seed: int = 0):
         if not marker: raise ValueError("the answer marker must be non-empty")
         self.marker, self.tokenizer, m = marker, tokenizer, len(marker)
         special = set(getattr(tokenizer, "all_special_ids", []) or [])
+        special |= {i for i, t in (getattr(tokenizer, "added_tokens_decoder", None) or {}).items() if getattr(t, "special", False)}
         V = len(tokenizer)
-        self.pieces = ["" if v in special else tokenizer.decode([v]) for v in range(V)]
+        self.pieces = ["" if v in special else _piece_in_context(tokenizer, v, special) for v in range(V)]
         fail = _kmp_failure(marker)
         nxt, hit = torch.zeros(V, m, dtype=torch.long), torch.zeros(V, m, dtype=torch.bool)
         for v, piece in enumerate(self.pieces):
@@ -152,6 +164,7 @@ class HFHost:
     @property
     def embedding(self) -> Tensor: return self.model.get_input_embeddings().weight
     def embed(self, ids: Tensor) -> Tensor: return self.model.get_input_embeddings()(ids)
+    def prepare(self, batch: int, length: int): pass
     def new_cache(self, batch: int, length: int):
         from transformers import DynamicCache
         return DynamicCache()
@@ -167,14 +180,16 @@ class HuginnHost:
     @property
     def embedding(self) -> Tensor: return self.model.transformer.wte.weight
     def embed(self, ids: Tensor) -> Tensor: return self.model.transformer.wte(ids)
-    def new_cache(self, batch: int, length: int):
-        from lsrl.huginn import HuginnCache
+    def prepare(self, batch: int, length: int):
+        "Draw the state table (one s_0 per row position) unless one of sufficient length was given."
         if self.state_table is None or self.state_table.shape[1] < length:
             from lsrl.latents import make_state_table
             self.state_table = make_state_table(self.model, batch, length, self.generator)
+    def new_cache(self, batch: int, length: int):
+        from lsrl.huginn import HuginnCache
         return HuginnCache(capacity=length)
     def forward(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor, cache=None, start: int = 0) -> Tensor:
-        if self.state_table is None: self.new_cache(embeds.shape[0], int(position_ids.max()) + 1)
+        if self.state_table is None: raise ValueError("HuginnHost needs a state table: call prepare() or pass state_table=")
         s0 = self.state_table.gather(1, position_ids[..., None].expand(-1, -1, self.state_table.shape[-1]))
         return self.model(input_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids, num_steps=self.num_steps,
                           input_states=s0, past_key_values=cache).logits
@@ -216,6 +231,7 @@ def hybrid_rollout(model, gate: HybridGate, input_ids: Tensor, attention_mask: O
     B, P = input_ids.shape
     dev = input_ids.device
     mask = torch.ones(B, P, dtype=torch.long, device=dev) if attention_mask is None else attention_mask.long()
+    host.prepare(B, P + max_new_tokens)
     cache = host.new_cache(B, P + max_new_tokens) if use_cache else None
     embeds = [host.embed(input_ids)]
     logits = host.forward(embeds[0], mask, _positions(mask), cache)[:, -1]
@@ -311,7 +327,7 @@ def hrpo_metrics(ro: HybridRollout, texts: Optional[Sequence[str]] = None, marke
     scored_next = torch.zeros_like(ro.completion_mask)
     scored_next[:, :-1] = ro.completion_mask[:, 1:]          # token j is fed and its successor is scored
     real = ro.thinking_mask[:, P:] & scored_next
-    n_real = int(ro.completion_mask[:, :-1].sum()) if ro.completion_mask.shape[1] > 1 else 0
+    n_real = int(scored_next.sum())  # fed completion tokens whose successor is scored
     if real.any():
         out.update(hidden_ratio_think=ro.b_mean[:, P:][real].mean().item(), gate_a_think=ro.a_mean[:, P:][real].mean().item(),
                    gate_i_think=ro.i_mean[:, P:][real].mean().item())
