@@ -1,4 +1,4 @@
-"""The `lsrl` command. For now: `lsrl demo` prints what every recurrent depth decodes for a prompt.
+"""The `lsrl` command: `lsrl demo` prints what every recurrent depth decodes for a prompt; `lsrl train` runs GRPO.
 
 Docs: https://lsrl.github.io/lsrl/cli.html.md"""
 
@@ -15,7 +15,8 @@ from .huginn import HuginnConfig, HuginnForCausalLM, byte_tokenizer, load_tokeni
 from .latents import collect_latents, decode_snapshots, make_state_table
 
 # %% auto #0
-__all__ = ['DEMO_PROMPT', 'SYSTEM_PROMPT', 'demo_model', 'depth_report', 'print_depth_report', 'cmd_demo', 'build_parser', 'main']
+__all__ = ['DEMO_PROMPT', 'SYSTEM_PROMPT', 'demo_model', 'depth_report', 'print_depth_report', 'cmd_demo', 'train_config',
+           'cmd_train', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #22a176c0
 DEMO_PROMPT = "Tom has 12 apples and buys 30 more. How many apples does he have?"
@@ -63,6 +64,37 @@ def cmd_demo(args) -> int:
     print(f"\n{args.depth} depths decoded in one batched pass over one prefill ({time.time() - t0:.1f}s)")
     return 0
 
+def _coerce(v: str):
+    for conv in (int, float):
+        try: return conv(v)
+        except ValueError: pass
+    return {"true": True, "false": False, "none": None}.get(v.lower(), v)
+
+def train_config(args):
+    "A `TrainConfig` from --config (TOML/YAML) and --set key=value overrides (reward.* keys reach the reward config)."
+    from lsrl.grpo import TrainConfig
+    d = TrainConfig.load(args.config).to_dict() if args.config else {}
+    for kv in args.set or []:
+        if "=" not in kv: raise SystemExit(f"--set takes key=value, got {kv!r}")
+        k, v = kv.split("=", 1)
+        if k.startswith("reward."): d.setdefault("reward", {})[k[7:]] = _coerce(v)
+        else: d[k] = _coerce(v)
+    return TrainConfig.from_dict(d)
+
+def cmd_train(args) -> int:
+    from tqdm.auto import tqdm
+    from lsrl.grpo import Trainer
+    cfg = train_config(args)
+    bar = tqdm(total=cfg.updates, desc=f"{cfg.mode} r={cfg.num_steps}", unit="update")
+    def show(tr, m):
+        bar.n = tr.update; bar.set_postfix(reward=f"{m['reward_mean']:.3f}", acc=f"{m['accuracy']:.2f}", kl=f"{m['kl']:.4f}"); bar.refresh()
+    tr = Trainer(cfg, args.run_dir, callbacks=[show])
+    bar.n = tr.update
+    tr.train(resume="latest" if not args.restart else None)
+    bar.close()
+    print(f"run folder: {args.run_dir} (config.toml, metrics.jsonl, samples.jsonl, tb/, ckpt-*)")
+    return 0
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lsrl", description="RL on the latent states of recurrent-depth language models")
     p.add_argument("--version", action="version", version=f"lsrl {__version__}")
@@ -74,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--max-new-tokens", type=int, default=24)
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=cmd_demo)
+    t = sub.add_parser("train", help="GRPO training (outcome or lsrl mode); resumes from the run folder's latest checkpoint")
+    t.add_argument("--config", default=None, help="TOML or YAML file of TrainConfig fields")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field (repeatable), e.g. --set mode=outcome")
+    t.add_argument("--run-dir", default="runs/train")
+    t.add_argument("--restart", action="store_true", help="ignore existing checkpoints")
+    t.set_defaults(func=cmd_train)
     return p
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
