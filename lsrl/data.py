@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-from .answers import gsm8k_gold, math_gold, parse_mathqa_options, parse_number, LETTERS
+from .answers import gsm8k_gold, math_gold, parse_mathqa_options, LETTERS
 from .huginn import render_chat
 
 # %% auto #0

@@ -6,15 +6,15 @@ Docs: https://lsrl.github.io/lsrl/grpo.html.md"""
 
 # %% ../nbs/07_grpo.ipynb #d0fdd88c
 from __future__ import annotations
-import hashlib, json, math, os, random, re, shutil, time
-from dataclasses import dataclass, field, asdict
+import hashlib, json, math, os, random, shutil, time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .config import Config, ConfigError, resolve_device
+from .config import Config, resolve_device
 from .data import Problem, PromptFormat, synthetic_problems
 from .grader import GradeRequest, SymbolicGrader, default_grader
 from .huginn import HuginnConfig, HuginnForCausalLM

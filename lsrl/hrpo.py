@@ -6,7 +6,7 @@ Docs: https://lsrl.github.io/lsrl/hrpo.html.md"""
 
 # %% ../nbs/06_hrpo.ipynb #53274bad
 from __future__ import annotations
-import math, random, re
+import random, re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -168,7 +168,7 @@ class HFHost:
     def new_cache(self, batch: int, length: int):
         from transformers import DynamicCache
         return DynamicCache()
-    def forward(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor, cache=None, start: int = 0) -> Tensor:
+    def forward(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor, cache=None) -> Tensor:
         out = self.model(inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
                          past_key_values=cache, use_cache=cache is not None)
         return out.logits
@@ -188,7 +188,7 @@ class HuginnHost:
     def new_cache(self, batch: int, length: int):
         from lsrl.huginn import HuginnCache
         return HuginnCache(capacity=length)
-    def forward(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor, cache=None, start: int = 0) -> Tensor:
+    def forward(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor, cache=None) -> Tensor:
         if self.state_table is None: raise ValueError("HuginnHost needs a state table: call prepare() or pass state_table=")
         s0 = self.state_table.gather(1, position_ids[..., None].expand(-1, -1, self.state_table.shape[-1]))
         return self.model(input_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids, num_steps=self.num_steps,
@@ -264,7 +264,6 @@ def hybrid_rollout(model, gate: HybridGate, input_ids: Tensor, attention_mask: O
         else:
             embeds.append(x[:, None])
             logits = host.forward(torch.cat(embeds, 1), mask, pos, None)[:, -1]
-    C = len(seq)
     zeros = lambda v, dt: torch.full((B, P), v, dtype=dt, device=dev)
     comp = torch.stack(cmask, 1)
     full_mask = torch.cat([(attention_mask.long() if attention_mask is not None else zeros(1, torch.long)), comp.long()], 1)

@@ -149,7 +149,7 @@ def decode_snapshots(model: HuginnForCausalLM, input_ids: Tensor, num_steps: int
     N, dev = max_new_tokens, input_ids.device
     if P + N > model.config.block_size: raise ValueError(f"prompt {P} + {N} new tokens exceed block_size {model.config.block_size}")
     if state_table is None: state_table = make_state_table(model, Bp, P + N, generator, device=dev)
-    if state_table.shape[:2] != (Bp, P + N) and (state_table.shape[0] != Bp or state_table.shape[1] < P + N):
+    if state_table.shape[0] != Bp or state_table.shape[1] < P + N:
         raise ValueError(f"state_table has shape {tuple(state_table.shape)}, needs ({Bp}, >= {P + N}, E)")
     group_depths = ([r] if final else []) + depths           # descending: active rows are always a prefix
     n_groups = len(group_depths)

@@ -1,10 +1,9 @@
 """GRPO trainer: updates in both modes (symbolic grader and the local OpenAI-compatible server), LoRA gradients,
 non-finite loss handling, log-prob replay, and kill-and-resume equality with a killed subprocess."""
-import json, os, signal, subprocess, sys, time
+import json, signal, subprocess, sys, time
 from pathlib import Path
-import pytest
 import torch
-from lsrl.grpo import Trainer, TrainConfig, add_core_lora, policy_loss, tiny_model_and_tokenizer, trainable_report
+from lsrl.grpo import Trainer, TrainConfig, add_core_lora, tiny_model_and_tokenizer, trainable_report
 
 TINY = dict(model="tiny", num_steps=2, group_size=2, prompts_per_update=2, micro_batches=1, max_new_tokens=6, train_size=8,
             grader="symbolic", lr=1e-3, seed=3)
