@@ -5,7 +5,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEPS := pyproject.toml requirements/cpu.txt requirements/dev.txt
+DEPS := pyproject.toml requirements/cpu.txt requirements/dev.txt requirements/gpu.txt
 
 .PHONY: demo test export check-sync bench clean-venv
 
@@ -14,7 +14,7 @@ $(STAMP): $(DEPS)
 	$(BIN)/python -m pip install -q --upgrade pip
 	@# CPU torch unless this machine has CUDA; the pin keeps pip from pulling CUDA wheels.
 	if command -v nvidia-smi >/dev/null 2>&1; then \
-	  $(BIN)/pip install -q torch==2.13.0; \
+	  $(BIN)/pip install -q torch==2.13.0 -r requirements/gpu.txt; \
 	elif ls /opt/wheels/torch-2.13.0+cpu-* >/dev/null 2>&1; then \
 	  $(BIN)/pip install -q -r requirements/cpu.txt; \
 	else \

@@ -1,4 +1,4 @@
-"""GRPO loss variants, the adaptive KL controller, LoRA on the recurrent core, and the `Trainer` for outcome-only and LSRL process-reward training, with atomic checkpoints and exact resume.
+"""GRPO loss variants, the adaptive KL controller, LoRA, and the `Trainer` for outcome-only, LSRL process-reward and HRPO hybrid-latent training, with atomic checkpoints and exact resume.
 
 Docs: https://lsrl.github.io/lsrl/grpo.html.md"""
 
@@ -6,24 +6,28 @@ Docs: https://lsrl.github.io/lsrl/grpo.html.md"""
 
 # %% ../nbs/07_grpo.ipynb #d0fdd88c
 from __future__ import annotations
-import hashlib, json, math, os, random, shutil, time
+import dataclasses, hashlib, json, math, os, random, shutil, time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from .config import Config, resolve_device
 from .data import Problem, PromptFormat, synthetic_problems
-from .grader import GradeRequest, SymbolicGrader, default_grader
-from .huginn import HuginnConfig, HuginnForCausalLM
+from .grader import GradeRequest, GradeResult, SymbolicGrader, default_grader
+from .hrpo import (HFHost, HuginnHost, HybridGate, HybridRollout, MarkerTracker, hrpo_metrics, hrpo_param_groups,
+                       hrpo_reward, hybrid_rollout, reference_logps, replay_logps)
+from .huginn import HuginnConfig, HuginnForCausalLM, stop_token_set
 from .latents import decode_snapshots, make_state_table
 from .rewards import RewardConfig, group_advantages, outcome_reward, total_reward
 
 # %% auto #0
-__all__ = ['LOSS_TYPES', 'CORE_LORA_TARGETS', 'k3_kl', 'aggregate', 'policy_loss', 'AdaptiveKLController', 'add_core_lora',
-           'trainable_report', 'TrainConfig', 'seed_for', 'tiny_model_and_tokenizer', 'Rollout', 'Trainer']
+__all__ = ['LOSS_TYPES', 'CORE_LORA_TARGETS', 'ALL_BLOCK_LORA_TARGETS', 'MODES', 'MODE_DEFAULTS', 'k3_kl', 'aggregate',
+           'policy_loss', 'AdaptiveKLController', 'add_core_lora', 'trainable_report', 'lora_targets_for',
+           'quantize_int8', 'TrainConfig', 'seed_for', 'tiny_model_and_tokenizer', 'tiny_hf_model_and_tokenizer',
+           'load_model_and_tokenizer', 'dist_info', 'lr_factor', 'Rollout', 'Trainer']
 
 # %% ../nbs/07_grpo.ipynb #2977bb19
 def k3_kl(logp: Tensor, ref_logp: Tensor) -> Tensor:
@@ -93,36 +97,86 @@ def trainable_report(model, base_params: Optional[int] = None) -> dict:
     return dict(trainable_params=trainable, total_params=total, trainable_fraction=trainable / total)
 
 # %% ../nbs/07_grpo.ipynb #674ee113
+ALL_BLOCK_LORA_TARGETS = r"transformer\.(prelude|core_block|coda)\.\d+\.(attn\.(Wqkv|proj)|mlp\.(fc|proj))"
+
+def lora_targets_for(model, which: str = "core"):
+    "PEFT `target_modules` for `which`: 'core' (Huginn's recurrent core), 'all' (every block's linear layers) or a regex."
+    huginn = isinstance(model, HuginnForCausalLM)
+    if which == "core":
+        if not huginn: raise ValueError("lora_targets='core' needs a recurrent-depth model (Huginn); use 'all' or a regex")
+        return CORE_LORA_TARGETS
+    if which == "all": return ALL_BLOCK_LORA_TARGETS if huginn else "all-linear"
+    return which
+
+# %% ../nbs/07_grpo.ipynb #fc9a66a1
+def quantize_int8(model: torch.nn.Module, skip: Sequence[str] = ("lm_head", "wte"), threshold: float = 6.0) -> torch.nn.Module:
+    "Replace nn.Linear layers (names containing none of `skip`) by bitsandbytes int8 layers, in place."
+    import bitsandbytes as bnb
+    for parent_name, parent in list(model.named_modules()):
+        for name, child in list(parent.named_children()):
+            full = f"{parent_name}.{name}" if parent_name else name
+            if type(child) is not torch.nn.Linear or any(s in full for s in skip): continue
+            q = bnb.nn.Linear8bitLt(child.in_features, child.out_features, bias=child.bias is not None,
+                                    has_fp16_weights=False, threshold=threshold)
+            q.weight = bnb.nn.Int8Params(child.weight.data.to(torch.float16), requires_grad=False, has_fp16_weights=False)
+            if child.bias is not None: q.bias = torch.nn.Parameter(child.bias.data.to(torch.float16), requires_grad=False)
+            setattr(parent, name, q)
+    return model
+
+# %% ../nbs/07_grpo.ipynb #198077fd
+MODES = ("outcome", "lsrl", "hrpo")
+_LSRL_DEFAULTS = dict(lr=2e-6, lr_schedule="constant", weight_decay=0.0, adam_beta2=0.999, max_grad_norm=1.0, loss_type="dr_grpo",
+                      scale_rewards="none", beta=0.1, adaptive_kl=True, lora_r=8, lora_alpha=16, lora_targets="core",
+                      temperature=0.7, top_p=0.95, top_k=0, prompts_per_update=32, micro_batches=4, max_new_tokens=256)
+MODE_DEFAULTS = dict(outcome=_LSRL_DEFAULTS, lsrl=_LSRL_DEFAULTS,
+                     hrpo=dict(lr=5e-6, lr_schedule="cosine", weight_decay=0.1, adam_beta2=0.99, max_grad_norm=0.1, loss_type="grpo",
+                               scale_rewards="group", beta=0.005, adaptive_kl=False, lora_r=32, lora_alpha=64, lora_targets="all",
+                               temperature=0.5, top_p=1.0, top_k=50, prompts_per_update=8, micro_batches=4, max_new_tokens=1024))
+
 @dataclass
 class TrainConfig(Config):
-    "Everything a GRPO run depends on (paper defaults)."
-    mode: str = "lsrl"                       # outcome | lsrl
-    model: str = "tiny"                      # "tiny" (random, built in code), a hub id or a checkpoint folder
-    num_steps: int = 8                       # depth r for rollout, snapshots and loss
+    "Everything a GRPO run depends on. `None` = the mode's paper default (`MODE_DEFAULTS`), filled in on creation."
+    mode: str = "lsrl"                       # outcome | lsrl | hrpo
+    model: str = "tiny"                      # tiny (random Huginn), tiny-qwen2 / tiny-llama (random HF), a hub id or folder
+    num_steps: int = 8                       # depth r for rollout, snapshots and loss (Huginn)
     backprop_depth: Optional[int] = None     # b: gradient through the last b steps (default r: full BPTT)
     group_size: int = 8                      # G
-    prompts_per_update: int = 32
-    micro_batches: int = 4
+    prompts_per_update: Optional[int] = None
+    micro_batches: Optional[int] = None
     updates: int = 10
-    lr: float = 2e-6
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    loss_type: str = "dr_grpo"
+    lr: Optional[float] = None               # LoRA learning rate
+    lr_schedule: Optional[str] = None        # constant | cosine (with linear warmup)
+    warmup_ratio: float = 0.1                # cosine only
+    weight_decay: Optional[float] = None
+    adam_beta2: Optional[float] = None
+    max_grad_norm: Optional[float] = None
+    loss_type: Optional[str] = None
+    scale_rewards: Optional[str] = None      # advantages: none | group | batch std scaling
     epsilon: float = 0.2
     epsilon_high: Optional[float] = None
-    num_iterations: int = 1
-    beta: float = 0.1
+    num_iterations: int = 1                  # mu: optimizer steps per generation batch
+    beta: Optional[float] = None
+    adaptive_kl: Optional[bool] = None
     kl_target: float = 0.1
     k_beta: float = 0.1
-    adaptive_kl: bool = True
-    lora_r: int = 8
-    lora_alpha: int = 16
+    lora_r: Optional[int] = None
+    lora_alpha: Optional[int] = None
+    lora_targets: Optional[str] = None       # core | all | a regex
     lora_dropout: float = 0.0
     int8: bool = False                       # bitsandbytes int8 base weights (CUDA only)
-    temperature: float = 0.7
-    top_p: float = 0.95
-    max_new_tokens: int = 256
-    snapshot_max_new_tokens: Optional[int] = None
+    temperature: Optional[float] = None
+    top_p: Optional[float] = None
+    top_k: Optional[int] = None              # 0 = off
+    max_new_tokens: Optional[int] = None
+    marker: str = "####"                     # hrpo: the answer marker that ends the thinking span
+    gate_r_min: float = 0.99
+    gate_r_max: float = 0.999
+    gate_c: float = 8.0
+    lr_gate: float = 1e-4
+    lr_lambda: float = 1e-3
+    decay_lambda: bool = False
+    decay_bias: bool = False
+    ref_inputs: str = "tokens"               # hrpo reference input: tokens (HRPO) | hybrid
     grader: str = "auto"                     # auto (nano if OPENAI_API_KEY, else symbolic) | symbolic | nano
     grader_model: str = "gpt-4.1-nano"
     grader_base_url: Optional[str] = None
@@ -134,9 +188,14 @@ class TrainConfig(Config):
     device: str = "auto"
     reward: RewardConfig = field(default_factory=RewardConfig)
 
+    def __post_init__(self):
+        for k, v in MODE_DEFAULTS.get(self.mode, {}).items():
+            if getattr(self, k) is None: setattr(self, k, v)
+        super().__post_init__()
+
     def problems(self):
         out = []
-        if self.mode not in ("outcome", "lsrl"): out.append(f"mode={self.mode!r}: use 'outcome' or 'lsrl' ('hrpo' arrives with the HRPO mode)")
+        if self.mode not in MODES: return [f"mode={self.mode!r}: use one of {MODES}"]
         if self.group_size < 2: out.append(f"group_size={self.group_size}: group-relative advantages need G >= 2")
         if self.num_steps < 1: out.append(f"num_steps={self.num_steps}: the depth r must be >= 1")
         if self.backprop_depth is not None and not 1 <= self.backprop_depth <= self.num_steps:
@@ -144,70 +203,142 @@ class TrainConfig(Config):
         if self.micro_batches < 1 or self.prompts_per_update % self.micro_batches:
             out.append(f"prompts_per_update={self.prompts_per_update} must be divisible by micro_batches={self.micro_batches}")
         if self.loss_type not in LOSS_TYPES: out.append(f"loss_type={self.loss_type!r}: choose one of {LOSS_TYPES}")
+        if self.scale_rewards not in ("none", "group", "batch"): out.append(f"scale_rewards={self.scale_rewards!r}: use none, group or batch")
+        if self.lr_schedule not in ("constant", "cosine"): out.append(f"lr_schedule={self.lr_schedule!r}: use constant or cosine")
         if self.num_iterations < 1: out.append("num_iterations must be >= 1")
         if self.updates < 0 or self.checkpoint_every < 1: out.append("updates must be >= 0 and checkpoint_every >= 1")
         if self.grader not in ("auto", "symbolic", "nano"): out.append(f"grader={self.grader!r}: use auto, symbolic or nano")
-        if not 0 < self.top_p <= 1 or self.temperature <= 0: out.append("need temperature > 0 and 0 < top_p <= 1")
+        if not 0 < self.top_p <= 1 or self.temperature <= 0 or self.top_k < 0: out.append("need temperature > 0, 0 < top_p <= 1 and top_k >= 0")
+        if self.ref_inputs not in ("tokens", "hybrid"): out.append(f"ref_inputs={self.ref_inputs!r}: use tokens or hybrid")
+        if not 0 < self.gate_r_min < self.gate_r_max < 1: out.append("need 0 < gate_r_min < gate_r_max < 1")
+        if self.mode != "hrpo" and self.model.startswith("tiny-"): out.append(f"model={self.model!r}: modes outcome and lsrl train Huginn (use model='tiny')")
         return out
 
     @property
     def trajectories_per_update(self) -> int: return self.prompts_per_update * self.group_size
 
-# %% ../nbs/07_grpo.ipynb #fc9a66a1
+# %% ../nbs/07_grpo.ipynb #ae8c5822
 def seed_for(*parts) -> int:
     "A 63-bit seed from any parts (stable across runs and machines)."
     return int.from_bytes(hashlib.sha256(json.dumps([str(p) for p in parts]).encode()).digest()[:8], "little") >> 1
+
+def _stop_ids(tok) -> list:
+    return [tok.convert_tokens_to_ids(t) for t in ("<|begin_text|>", "<|end_text|>", "<|end_turn|>")]
 
 def tiny_model_and_tokenizer(seed: int = 0, vocab_size: Optional[int] = None):
     "A tiny random Huginn and the byte tokenizer (offline default)."
     from lsrl.huginn import byte_tokenizer
     tok = byte_tokenizer()
-    stop = [tok.convert_tokens_to_ids(t) for t in ("<|begin_text|>", "<|end_text|>", "<|end_turn|>")]
     cfg = HuginnConfig.tiny(vocab_size=vocab_size or len(tok), block_size=1024, bos_token_id=tok.bos_token_id,
-                            eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, stop_token_ids=stop)
+                            eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, stop_token_ids=_stop_ids(tok))
     torch.manual_seed(seed)
     return HuginnForCausalLM(cfg), tok
 
+def tiny_hf_model_and_tokenizer(arch: str = "qwen2", seed: int = 0):
+    "A tiny random Hugging Face Qwen2 or Llama (2 layers, width 64) and the byte tokenizer, for offline HRPO runs."
+    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+    from lsrl.huginn import byte_tokenizer
+    classes = dict(qwen2=(Qwen2Config, Qwen2ForCausalLM), llama=(LlamaConfig, LlamaForCausalLM))
+    if arch not in classes: raise ValueError(f"tiny HF model {arch!r}: use one of {sorted(classes)}")
+    tok = byte_tokenizer()
+    conf, cls = classes[arch]
+    c = conf(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+             max_position_embeddings=2048, bos_token_id=tok.bos_token_id, eos_token_id=[tok.eos_token_id, *_stop_ids(tok)],
+             pad_token_id=tok.pad_token_id, tie_word_embeddings=True)
+    torch.manual_seed(seed)
+    return cls(c), tok
+
+def load_model_and_tokenizer(name: str, device: str = "cpu", seed: int = 0):
+    "(model, tokenizer) for `TrainConfig.model`: tiny / tiny-qwen2 / tiny-llama, a Huginn checkpoint, or any HF causal LM."
+    if name == "tiny": return tiny_model_and_tokenizer(seed)
+    if name.startswith("tiny-"): return tiny_hf_model_and_tokenizer(name[5:], seed)
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    local = Path(name) / "config.json"
+    is_huginn = json.loads(local.read_text()).get("model_type") == "huginn_raven" if local.exists() else "huginn" in name.lower()
+    if is_huginn:
+        from lsrl.huginn import load_tokenizer
+        return HuginnForCausalLM.from_pretrained(name, dtype=dtype), load_tokenizer(name)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    return AutoModelForCausalLM.from_pretrained(name, dtype=dtype), AutoTokenizer.from_pretrained(name)
+
+def dist_info() -> tuple:
+    "(rank, world size); joins the process group when a launcher (accelerate, torchrun) started several processes."
+    import torch.distributed as dist
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+
+def lr_factor(step: int, total: int, schedule: str = "constant", warmup_ratio: float = 0.1) -> float:
+    "Learning-rate multiplier at optimizer step `step`: constant, or linear warmup then cosine to 0 (as Hugging Face's)."
+    if schedule == "constant": return 1.0
+    warm = math.ceil(total * warmup_ratio)
+    if step < warm: return step / max(1, warm)
+    return max(0.0, 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm))))
+
+# %% ../nbs/07_grpo.ipynb #109bff23
 @dataclass
 class Rollout:
-    "G trajectories of one problem: prompt, completions at depth r, their log-probs and state tables, snapshot texts."
+    "G trajectories of one problem, and what the update attaches to them."
     problem: Problem
     prompt: Tensor            # (P,)
     completions: Tensor       # (G, N)
     mask: Tensor              # (G, N)
     logprobs: Tensor          # (G, N) at the sampling temperature
-    tables: Tensor            # (G, P + N, E)
+    tables: Optional[Tensor]  # (G, P + N, E) Huginn's s_0 rows
     snapshots: list           # [g][k-1] text of depth k (lsrl mode)
     finals: list              # [g] final completion text
+    hybrid: Optional[HybridRollout] = None   # hrpo mode
+    grades: Optional[list] = None
+    rewards: Optional[Tensor] = None
+    adv: Optional[Tensor] = None
+    ref: Optional[Tensor] = None
+    old: Optional[Tensor] = None
 
 class Trainer:
-    "GRPO on Huginn: modes `outcome` (binary final reward) and `lsrl` (process rewards of every depth + outcome)."
+    "GRPO on Huginn (modes `outcome`, `lsrl`) and HRPO on Huginn or a Hugging Face causal LM (mode `hrpo`)."
     def __init__(self, cfg: TrainConfig, run_dir, model=None, tokenizer=None, problems: Optional[Sequence[Problem]] = None,
                  grader=None, callbacks: Sequence[Callable] = ()):
         self.cfg, self.run_dir = cfg, Path(run_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.rank, self.world = dist_info()
+        if cfg.prompts_per_update % (self.world * cfg.micro_batches):
+            raise ValueError(f"prompts_per_update={cfg.prompts_per_update} must be divisible by processes ({self.world}) x micro_batches ({cfg.micro_batches})")
         self.device = resolve_device(cfg.device)
+        if self.device == "cuda" and self.world > 1: self.device = f"cuda:{int(os.environ.get('LOCAL_RANK', self.rank))}"
+        if cfg.int8 and not self.device.startswith("cuda"): raise ValueError("int8=True needs CUDA (bitsandbytes); set int8=false on CPU")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.seed)
-        if model is None: model, tokenizer = self._load_model()
-        self.tokenizer = tokenizer
+        if model is None: model, tokenizer = load_model_and_tokenizer(cfg.model, self.device, cfg.seed)
+        self.tokenizer, self.huginn = tokenizer, isinstance(model, HuginnForCausalLM)
         self.base_params = sum(p.numel() for p in model.parameters())
-        self.model = add_core_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout).to(self.device)
+        targets = lora_targets_for(model, cfg.lora_targets)
+        if cfg.int8: model = quantize_int8(model).to(self.device)
+        self.model = add_core_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, targets).to(self.device)
+        self.stop_tokens = sorted(stop_token_set(model.config)) if self.huginn else _hf_stop_tokens(model, tokenizer)
         self.problems = list(problems) if problems is not None else self._load_problems()
-        self.grader = grader if grader is not None else self._make_grader()
         self.prompt_format = PromptFormat()
-        self.params = [p for p in self.model.parameters() if p.requires_grad]
-        self.opt = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        lora = [p for p in self.model.parameters() if p.requires_grad]
+        if cfg.mode == "hrpo":
+            emb = self.host().embedding
+            self.gate = HybridGate(emb.shape[1], cfg.gate_r_min, cfg.gate_r_max, cfg.gate_c,
+                                   generator=torch.Generator().manual_seed(seed_for(cfg.seed, "gate"))).to(self.device, emb.dtype)
+            self.tracker = MarkerTracker(tokenizer, cfg.marker)
+            self.grader = None
+            groups = hrpo_param_groups(self.model, self.gate, cfg.lr, cfg.lr_gate, cfg.lr_lambda, cfg.weight_decay, cfg.decay_lambda, cfg.decay_bias)
+        else:
+            self.gate, self.tracker = None, None
+            self.grader = grader if grader is not None else self._make_grader()
+            groups = [dict(params=lora, lr=cfg.lr, weight_decay=cfg.weight_decay, name="lora")]
+        self.params = [p for g in groups for p in g["params"]]
+        self.opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.adam_beta2))
+        total_steps = max(1, cfg.updates * cfg.num_iterations)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, total_steps, cfg.lr_schedule, cfg.warmup_ratio))
         self.kl = AdaptiveKLController(cfg.beta, cfg.kl_target, cfg.k_beta, cfg.adaptive_kl)
         self.callbacks, self.update, self.history = list(callbacks), 0, []
-        cfg.save(self.run_dir / "config.toml")
+        self.trainable = trainable_report(self.model, self.base_params)
+        if self.gate is not None: self.trainable["gate_params"] = sum(p.numel() for p in self.gate.parameters())
+        if self.rank == 0: cfg.save(self.run_dir / "config.toml")
 
     # -- set-up -----------------------------------------------------------------------------------------------------
-    def _load_model(self):
-        if self.cfg.model == "tiny": return tiny_model_and_tokenizer(self.cfg.seed)
-        from lsrl.huginn import load_tokenizer
-        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-        return HuginnForCausalLM.from_pretrained(self.cfg.model, dtype=dtype), load_tokenizer(self.cfg.model)
-
     def _load_problems(self):
         if self.cfg.data == "synthetic": return synthetic_problems(self.cfg.train_size, seed=self.cfg.seed)
         from lsrl.data import load_gsm8k, subset
@@ -222,160 +353,246 @@ class Trainer:
             return NanoGrader(**kw)
         return default_grader(**kw)
 
+    def host(self, tables: Optional[Tensor] = None, grad: bool = False):
+        "The HRPO host: Huginn at depth r (gradient through the last b steps when `grad`) with `tables`, or the HF model."
+        if not self.huginn: return HFHost(self.model)
+        r, b = self.cfg.num_steps, self.cfg.backprop_depth or self.cfg.num_steps
+        return HuginnHost(self.model, num_steps=(r - b, b) if grad else r, state_table=tables)
+
     def prompts_for(self, update: int) -> list:
-        "The problems of an update: a seeded permutation per epoch, consumed in order."
+        "This process's problems of an update: a seeded permutation per epoch, consumed in order, split across processes."
         n, k = len(self.problems), self.cfg.prompts_per_update
         out = []
         for pos in range(update * k, update * k + k):
             epoch, i = divmod(pos, n)
             order = list(range(n)); random.Random(seed_for(self.cfg.seed, "epoch", epoch)).shuffle(order)
             out.append(self.problems[order[i]])
-        return out
+        return out[self.rank::self.world]
 
-    # -- one update ---------------------------------------------------------------------------------------------------
+    def state_tables(self, problem: Problem, length: int) -> Tensor:
+        "(G, length, E) s_0 rows of the problem's G samples, drawn on the CPU from their own seeds."
+        dtype = self.model.get_base_model().transformer.wte.weight.dtype
+        rows = [make_state_table(self.model, 1, length, torch.Generator().manual_seed(seed_for(self.cfg.seed, problem.id, g)),
+                                 device="cpu", dtype=torch.float32) for g in range(self.cfg.group_size)]
+        return torch.cat(rows).to(self.device, dtype)
+
+    # -- rollouts and rewards -------------------------------------------------------------------------------------
     def rollout(self, problem: Problem, update: int) -> Rollout:
-        "G samples of one problem at depth r; in lsrl mode also every depth's greedy snapshot, in the same batch."
-        cfg, G = self.cfg, self.cfg.group_size
+        "G samples of one problem at depth r; lsrl mode adds every depth's greedy snapshot, hrpo mode rolls out hybrid."
+        cfg, G, N = self.cfg, self.cfg.group_size, self.cfg.max_new_tokens
         ids = torch.tensor(self.prompt_format.encode(problem, self.tokenizer), device=self.device)
-        N = cfg.max_new_tokens
-        tables = torch.cat([make_state_table(self.model, 1, len(ids) + N, torch.Generator().manual_seed(seed_for(cfg.seed, problem.id, g)),
-                                             device=self.device) for g in range(G)])
+        tables = self.state_tables(problem, len(ids) + N) if self.huginn else None
         gen = torch.Generator(device=self.device).manual_seed(seed_for(cfg.seed, "sample", update, problem.id))
+        top_k, top_p = cfg.top_k or None, cfg.top_p if cfg.top_p < 1 else None
         self.model.eval()
-        if cfg.mode == "lsrl":
+        hybrid, snapshots = None, [[] for _ in range(G)]
+        if cfg.mode == "hrpo":
+            hybrid = hybrid_rollout(self.model, self.gate, ids.repeat(G, 1), max_new_tokens=N, tracker=self.tracker, temperature=cfg.temperature,
+                                    top_k=top_k, top_p=top_p, generator=gen, stop_tokens=self.stop_tokens,
+                                    pad_token_id=self.tokenizer.pad_token_id or 0, host=self.host(tables))
+            comp, mask, logps = hybrid.completions, hybrid.completion_mask, hybrid.rollout_logps
+        elif cfg.mode == "lsrl":
             snap = decode_snapshots(self.model, ids.repeat(G, 1), cfg.num_steps, N, state_table=tables, generator=gen, final=True,
-                                    temperature=cfg.temperature, top_p=cfg.top_p)
-            texts = snap.texts(self.tokenizer)
-            snapshots = [t[::-1] for t in texts]  # depths come deepest first; graders want depth 1 first
+                                    temperature=cfg.temperature, top_p=top_p, top_k=top_k)
+            snapshots = [t[::-1] for t in snap.texts(self.tokenizer)]  # depths come deepest first; graders want depth 1 first
             comp, mask, logps = snap.final_tokens, snap.final_mask, snap.final_logprobs
         else:
             g = self.model.generate(ids.repeat(G, 1), num_steps=cfg.num_steps, max_new_tokens=N, do_sample=True, temperature=cfg.temperature,
-                                    top_p=cfg.top_p, state_table=tables, generator=gen)
-            comp, mask, logps, snapshots = g.new_tokens, g.completion_mask, g.logprobs, [[] for _ in range(G)]
-            pad = N - comp.shape[1]
-            if pad: comp, mask, logps = (F.pad(x, (0, pad)) for x in (comp, mask, logps))
-        finals = [self.tokenizer.decode(c[m].tolist(), skip_special_tokens=True) for c, m in zip(comp, mask)]
-        return Rollout(problem, ids, comp, mask.bool(), logps, tables, snapshots, finals)
+                                    top_p=top_p, top_k=top_k, state_table=tables, generator=gen)
+            comp, mask, logps = g.new_tokens, g.completion_mask, g.logprobs
+        finals = [self.tokenizer.decode(c[m.bool()].tolist(), skip_special_tokens=True) for c, m in zip(comp, mask)]
+        return Rollout(problem, ids, comp, mask.bool(), logps, tables, snapshots, finals, hybrid)
 
-    def rewards(self, ro: Rollout, grades) -> Tensor:
+    def grade(self, rollouts: Sequence[Rollout]) -> float:
+        "Attach grades and rewards to `rollouts` (run in a worker thread); returns the seconds it took."
+        t = time.perf_counter()
+        if self.cfg.mode == "hrpo":
+            for ro in rollouts:
+                p = ro.problem
+                r = [hrpo_reward(f, p.gold, p.kind, self.cfg.marker, p.metadata.get("options")) for f in ro.finals]
+                ro.rewards = torch.tensor([float("nan") if v is None else v for v in r], dtype=torch.float64)
+                ro.grades = [GradeResult([], [], v == 1.0) for v in r]
+            return time.perf_counter() - t
+        reqs = [GradeRequest(ro.problem.question, ro.problem.gold, s, f, ro.problem.kind, ro.problem.metadata.get("options"))
+                for ro in rollouts for s, f in zip(ro.snapshots, ro.finals)]
+        grades = self.grader.grade_all(reqs)
+        G = self.cfg.group_size
+        for j, ro in enumerate(rollouts):
+            ro.grades = grades[j * G:(j + 1) * G]
+            ro.rewards = self.rewards(ro.grades)
+        return time.perf_counter() - t
+
+    def rewards(self, grades) -> Tensor:
         "R per trajectory: the outcome reward, or LSRL's total reward from per-depth IQS/PS and final correctness."
         correct = [g.final_correct for g in grades]
-        if self.cfg.mode == "outcome": return outcome_reward(correct)
+        if self.cfg.mode != "lsrl": return outcome_reward(correct)
         iqs = torch.tensor([g.iqs for g in grades], dtype=torch.float64)
         ps = torch.tensor([g.ps for g in grades], dtype=torch.float64)
         return total_reward(iqs, ps, torch.tensor(correct, dtype=torch.float64), self.cfg.reward)
 
-    def completion_logps(self, ro: Rollout, grad: bool = True) -> Tensor:
-        "log p(completion tokens) at depth r with the rollout's state tables; gradient through the last b steps."
-        r, b = self.cfg.num_steps, self.cfg.backprop_depth or self.cfg.num_steps
-        seq = torch.cat([ro.prompt.repeat(len(ro.completions), 1), ro.completions], 1)[:, :-1]
-        P = len(ro.prompt)
+    def completion_logps(self, ro: Rollout, grad: bool = True, reference: bool = False) -> Tensor:
+        """log p(completion tokens) at the sampling temperature: Huginn at depth r with the rollout's state tables (gradient
+        through the last b steps), or the HRPO replay (stored h constant, gates recomputed). `reference`: HRPO's reference
+        inputs (token ids unless `ref_inputs='hybrid'`); call it with the adapters disabled."""
         with torch.set_grad_enabled(grad):
+            if ro.hybrid is not None:
+                host = self.host(ro.tables, grad)
+                if reference and self.cfg.ref_inputs == "tokens": return reference_logps(self.model, ro.hybrid, host)
+                return replay_logps(self.model, self.gate, ro.hybrid, host)
+            r, b = self.cfg.num_steps, self.cfg.backprop_depth or self.cfg.num_steps
+            seq = torch.cat([ro.prompt.repeat(len(ro.completions), 1), ro.completions], 1)[:, :-1]
+            P = len(ro.prompt)
             out = self.model(input_ids=seq, num_steps=(r - b, b) if grad else r, input_states=ro.tables[:, :seq.shape[1]])
             lg = out.logits[:, P - 1:].float() / self.cfg.temperature
             return lg.gather(-1, ro.completions[..., None]).squeeze(-1) - torch.logsumexp(lg, -1)
 
-    def train_step(self, update: int) -> dict:
-        "One optimizer update over `prompts_per_update` problems in `micro_batches` gradient-accumulation chunks."
+    # -- one update ---------------------------------------------------------------------------------------------------
+    def train_step(self, update: int) -> tuple:
+        "One update: roll out and grade all micro-batches, then `num_iterations` optimizer steps over them."
         cfg, t0 = self.cfg, time.perf_counter()
-        times = dict(rollout=0.0, grading=0.0, update=0.0)
+        times = dict(rollout=0.0, grading=0.0, grading_wait=0.0, reference=0.0, update=0.0)
         problems = self.prompts_for(update)
         per_micro = len(problems) // cfg.micro_batches
-        logs, samples = [], []
-        self.opt.zero_grad(set_to_none=True)
-        for mb in range(cfg.micro_batches):
-            chunk = problems[mb * per_micro:(mb + 1) * per_micro]
-            t = time.perf_counter(); rollouts = [self.rollout(p, update) for p in chunk]; times["rollout"] += time.perf_counter() - t
+        micro = [problems[i * per_micro:(i + 1) * per_micro] for i in range(cfg.micro_batches)]
+        batches, pending = [], []
+        with ThreadPoolExecutor(max_workers=1) as pool:      # grading overlaps the next micro-batch's rollout
+            for chunk in micro:
+                t = time.perf_counter(); ros = [self.rollout(p, update) for p in chunk]; times["rollout"] += time.perf_counter() - t
+                pending.append(pool.submit(self.grade, ros)); batches.append(ros)
             t = time.perf_counter()
-            reqs = [GradeRequest(ro.problem.question, ro.problem.gold, s, f, ro.problem.kind, ro.problem.metadata.get("options"))
-                    for ro in rollouts for s, f in zip(ro.snapshots, ro.finals)]
-            grades = self.grader.grade_all(reqs)
-            times["grading"] += time.perf_counter() - t
-            t = time.perf_counter()
-            self.model.train()
-            G = cfg.group_size
-            for j, ro in enumerate(rollouts):
-                gr = grades[j * G:(j + 1) * G]
-                R = self.rewards(ro, gr)
-                adv = group_advantages(R, G, cfg.reward.scale_rewards).to(self.device)
-                with torch.no_grad(), self.model.disable_adapter():
-                    self.model.eval(); ref = self.completion_logps(ro, grad=False); self.model.train()
-                logp = self.completion_logps(ro)
-                old = ro.logprobs.to(logp.dtype) if cfg.num_iterations > 1 else logp.detach()
-                loss, st = policy_loss(logp, old, adv, ro.mask, ref, self.kl.beta, cfg.epsilon, cfg.epsilon_high, cfg.loss_type,
-                                       max_len=cfg.max_new_tokens, n_tokens=None)
-                loss = loss / (cfg.micro_batches * len(rollouts))
-                if torch.isfinite(loss): loss.backward()
-                logs.append(dict(loss=loss.item(), R=R, grades=gr, mask=ro.mask, **st))
-                if not samples: samples = self._samples(ro, gr, R)
-            times["update"] += time.perf_counter() - t
-        losses = torch.tensor([l["loss"] for l in logs])
-        finite = bool(torch.isfinite(losses).all())
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm).item() if finite else float("nan")
-        if finite and math.isfinite(grad_norm): self.opt.step()
-        self.opt.zero_grad(set_to_none=True)
-        kl = sum(l["kl"] for l in logs) / len(logs)
-        beta = self.kl.beta
-        self.kl.update(kl)
-        return self._metrics(update, logs, losses, finite, grad_norm, kl, beta, times, time.perf_counter() - t0), samples
+            times["grading"] = sum(f.result() for f in pending)
+            times["grading_wait"] = time.perf_counter() - t
+        rollouts = [ro for ros in batches for ro in ros]
+        G = cfg.group_size
+        adv = group_advantages(torch.cat([ro.rewards for ro in rollouts]), G, cfg.scale_rewards)
+        for j, ro in enumerate(rollouts): ro.adv = adv[j * G:(j + 1) * G].to(self.device)
 
-    def _metrics(self, update, logs, losses, finite, grad_norm, kl, beta, times, total) -> dict:
-        R = torch.cat([l["R"] for l in logs])
-        grades = [g for l in logs for g in l["grades"]]
-        m = dict(update=update + 1, loss=float(losses.sum()), reward_mean=float(R.nanmean()), reward_std=float(R[~R.isnan()].std()) if (~R.isnan()).sum() > 1 else 0.0,
-                 accuracy=sum(g.final_correct for g in grades) / len(grades), kl=kl, beta=beta, beta_next=self.kl.beta,
-                 clip_low=sum(l["clip_low"] for l in logs) / len(logs), clip_high=sum(l["clip_high"] for l in logs) / len(logs),
-                 grad_norm=grad_norm, skipped_nonfinite=int(not finite),
-                 completion_len=float(torch.cat([l["mask"].sum(1).float() for l in logs]).mean()),
+        t = time.perf_counter()
+        self.model.eval()
+        with torch.no_grad():
+            for ro in rollouts:
+                with self.model.disable_adapter(): ro.ref = self.completion_logps(ro, grad=False, reference=True)
+                if cfg.num_iterations > 1: ro.old = self.completion_logps(ro, grad=False)
+        times["reference"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        n_tokens = float(sum(ro.mask.sum() for ro in rollouts))
+        scale = 1.0 if cfg.loss_type == "dapo" else 1.0 / len(rollouts)   # dapo already divides by the batch's tokens
+        lr, iters = self.sched.get_last_lr()[0], []
+        for _ in range(cfg.num_iterations):
+            self.model.train()
+            self.opt.zero_grad(set_to_none=True)
+            logs = []
+            for ro in rollouts:
+                logp = self.completion_logps(ro)
+                old = ro.old if ro.old is not None else logp.detach()
+                loss, st = policy_loss(logp, old, ro.adv, ro.mask, ro.ref, self.kl.beta, cfg.epsilon, cfg.epsilon_high, cfg.loss_type,
+                                       max_len=cfg.max_new_tokens, n_tokens=n_tokens)
+                loss = loss * scale
+                if torch.isfinite(loss): loss.backward()
+                logs.append(dict(loss=loss.item(), **st))
+            finite = all(math.isfinite(l["loss"]) for l in logs)
+            grad_norm = self._clip_gradients() if finite else float("nan")
+            stepped = finite and math.isfinite(grad_norm)
+            if stepped: self.opt.step(); self.sched.step()
+            self.opt.zero_grad(set_to_none=True)
+            iters.append(dict(loss=sum(l["loss"] for l in logs), kl=sum(l["kl"] for l in logs) / len(logs), grad_norm=grad_norm,
+                              skipped=int(not stepped), clip_low=sum(l["clip_low"] for l in logs) / len(logs),
+                              clip_high=sum(l["clip_high"] for l in logs) / len(logs)))
+        times["update"] = time.perf_counter() - t
+        kl, beta = iters[0]["kl"], self.kl.beta    # the KL at the rollout's policy drives the controller
+        self.kl.update(kl)
+        metrics = self._metrics(update, batches, iters, kl, beta, lr, times, time.perf_counter() - t0)
+        return metrics, self._samples(rollouts[0])
+
+    def _clip_gradients(self) -> float:
+        "Average gradients across processes, then clip to `max_grad_norm`; returns the norm before clipping."
+        if self.world > 1:
+            import torch.distributed as dist
+            for p in self.params:
+                if p.grad is None: p.grad = torch.zeros_like(p)
+                dist.all_reduce(p.grad); p.grad /= self.world
+        return torch.nn.utils.clip_grad_norm_(self.params, self.cfg.max_grad_norm).item()
+
+    def _metrics(self, update, batches, iters, kl, beta, lr, times, total) -> dict:
+        rollouts = [ro for ros in batches for ro in ros]
+        R = torch.cat([ro.rewards for ro in rollouts])
+        grades = [g for ro in rollouts for g in ro.grades]
+        ok = ~R.isnan()
+        m = dict(update=update + 1, loss=sum(i["loss"] for i in iters) / len(iters), reward_mean=float(R[ok].mean()) if ok.any() else float("nan"),
+                 reward_std=float(R[ok].std()) if ok.sum() > 1 else 0.0, accuracy=sum(g.final_correct for g in grades) / len(grades),
+                 kl=kl, beta=beta, beta_next=self.kl.beta, lr=lr, clip_low=sum(i["clip_low"] for i in iters) / len(iters),
+                 clip_high=sum(i["clip_high"] for i in iters) / len(iters), grad_norm=iters[-1]["grad_norm"],
+                 skipped_nonfinite=sum(i["skipped"] for i in iters), optimizer_steps=len(iters) - sum(i["skipped"] for i in iters),
+                 completion_len=float(torch.cat([ro.mask.sum(1).float() for ro in rollouts]).mean()),
                  grader_calls=sum(g.calls for g in grades), grader_fallbacks=sum(g.fallback for g in grades),
                  grader_cost_usd=getattr(getattr(self.grader, "stats", None), "cost_usd", 0.0),
-                 time_rollout=times["rollout"], time_grading=times["grading"], time_update=times["update"], time_total=total,
-                 peak_memory_mb=_peak_memory_mb(self.device))
+                 **{f"time_{k}": v for k, v in times.items()}, time_total=total, peak_memory_mb=_peak_memory_mb(self.device),
+                 trainable_params=self.trainable["trainable_params"], trainable_fraction=self.trainable["trainable_fraction"])
         if self.cfg.mode == "lsrl" and grades and grades[0].iqs:
-            r = len(grades[0].iqs)
-            for k in range(r):
+            for k in range(len(grades[0].iqs)):
                 m[f"iqs_d{k + 1}"] = sum(g.iqs[k] for g in grades) / len(grades)
                 m[f"ps_d{k + 1}"] = sum(g.ps[k] for g in grades) / len(grades)
+        if self.cfg.mode == "hrpo":
+            per_micro = [hrpo_metrics([ro.hybrid for ro in ros])["hidden_ratio_hrpo"] for ros in batches]
+            per_micro = [v for v in per_micro if v is not None]
+            pooled = hrpo_metrics([ro.hybrid for ro in rollouts], [f for ro in rollouts for f in ro.finals], self.cfg.marker)
+            pooled["hidden_ratio_hrpo"] = sum(per_micro) / len(per_micro) if per_micro else None   # authors: mean over micro-batches
+            m.update(pooled)
         return m
 
-    def _samples(self, ro: Rollout, grades, R) -> list:
-        return [dict(problem=ro.problem.id, question=ro.problem.question, gold=ro.problem.gold, final=ro.finals[g], reward=float(R[g]),
-                     final_correct=grades[g].final_correct,
-                     snapshots=[dict(depth=k + 1, text=t, iqs=grades[g].iqs[k] if grades[g].iqs else None,
-                                     ps=grades[g].ps[k] if grades[g].ps else None) for k, t in enumerate(ro.snapshots[g])])
-                for g in range(len(ro.finals))]
+    def _samples(self, ro: Rollout) -> list:
+        out = []
+        for g in range(len(ro.finals)):
+            gr = ro.grades[g]
+            s = dict(problem=ro.problem.id, question=ro.problem.question, gold=ro.problem.gold, final=ro.finals[g],
+                     reward=float(ro.rewards[g]), final_correct=gr.final_correct,
+                     snapshots=[dict(depth=k + 1, text=t, iqs=gr.iqs[k] if gr.iqs else None, ps=gr.ps[k] if gr.ps else None)
+                                for k, t in enumerate(ro.snapshots[g])])
+            if ro.hybrid is not None:
+                s["hidden_ratio_think"] = hrpo_metrics(_row(ro.hybrid, g))["hidden_ratio_think"]
+            out.append(s)
+        return out
 
     # -- the loop -----------------------------------------------------------------------------------------------
     def train(self, resume: Optional[str] = "latest") -> list:
         "Run until `cfg.updates`, resuming from the latest checkpoint in the run folder if there is one."
         if resume: self.load_checkpoint(resume)
-        writer = _tensorboard(self.run_dir)
+        writer = _tensorboard(self.run_dir) if self.rank == 0 else None
         while self.update < self.cfg.updates:
             metrics, samples = self.train_step(self.update)
             self.update += 1
             self.history.append(metrics)
-            with open(self.run_dir / "metrics.jsonl", "a") as f: f.write(json.dumps(metrics) + "\n")
-            with open(self.run_dir / "samples.jsonl", "a") as f: f.write(json.dumps(dict(update=self.update, samples=samples)) + "\n")
-            if writer is not None:
-                for k, v in metrics.items():
-                    if isinstance(v, (int, float)) and math.isfinite(v): writer.add_scalar(k, v, self.update)
-                writer.flush()
-            for cb in self.callbacks: cb(self, metrics)
+            if self.rank == 0:
+                with open(self.run_dir / "metrics.jsonl", "a") as f: f.write(json.dumps(metrics) + "\n")
+                with open(self.run_dir / "samples.jsonl", "a") as f: f.write(json.dumps(dict(update=self.update, samples=samples)) + "\n")
+                if writer is not None:
+                    for k, v in metrics.items():
+                        if isinstance(v, (int, float)) and math.isfinite(v): writer.add_scalar(k, v, self.update)
+                    writer.flush()
+                for cb in self.callbacks: cb(self, metrics)
             if self.update % self.cfg.checkpoint_every == 0 or self.update == self.cfg.updates: self.save_checkpoint()
         return self.history
 
     # -- checkpoints ----------------------------------------------------------------------------------------------
-    def save_checkpoint(self) -> Path:
-        "Write ckpt-<update> atomically: LoRA adapter (PEFT format), optimizer, KL controller, RNG states, metrics."
+    def save_checkpoint(self) -> Optional[Path]:
+        "Write ckpt-<update> atomically: LoRA adapter (PEFT format), gate, optimizer, schedule, KL controller, RNG, metrics."
+        if self.rank != 0: return _barrier()
         final = self.run_dir / f"ckpt-{self.update:06d}"
         tmp = self.run_dir / f".tmp-ckpt-{self.update:06d}"
         shutil.rmtree(tmp, ignore_errors=True)
         self.model.save_pretrained(str(tmp / "adapter"))
-        torch.save(dict(optimizer=self.opt.state_dict(), rng_torch=torch.get_rng_state(), rng_python=random.getstate()), tmp / "state.pt")
+        if self.gate is not None:
+            from safetensors.torch import save_file
+            save_file({k: v.contiguous() for k, v in self.gate.state_dict().items()}, str(tmp / "gate.safetensors"))
+        rng = dict(rng_torch=torch.get_rng_state(), rng_python=random.getstate())
+        if torch.cuda.is_available(): rng["rng_cuda"] = torch.cuda.get_rng_state_all()
+        torch.save(dict(optimizer=self.opt.state_dict(), scheduler=self.sched.state_dict(), **rng), tmp / "state.pt")
         (tmp / "trainer_state.json").write_text(json.dumps(dict(update=self.update, kl=self.kl.state_dict(), history=self.history,
                                                                config=self.cfg.to_dict()), default=str))
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
+        _barrier()
         return final
 
     def latest_checkpoint(self) -> Optional[Path]:
@@ -383,22 +600,38 @@ class Trainer:
         return found[-1] if found else None
 
     def load_checkpoint(self, which: str = "latest") -> bool:
-        "Restore from a checkpoint folder (or the latest one); a mismatched adapter raises with the offending keys."
+        "Restore from a checkpoint folder (or the latest one); a mismatched adapter or gate raises with the offending keys."
         path = self.latest_checkpoint() if which == "latest" else Path(which)
         if path is None: return False
         from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
         sd = load_file(str(path / "adapter" / "adapter_model.safetensors"), device=str(self.device))
         res = set_peft_model_state_dict(self.model, sd)
-        bad = [k for k in res.unexpected_keys]
-        if bad: raise ValueError(f"checkpoint {path} does not fit this model: unexpected adapter keys {bad[:5]}")
+        if res.unexpected_keys: raise ValueError(f"checkpoint {path} does not fit this model: unexpected adapter keys {res.unexpected_keys[:5]}")
+        if self.gate is not None:
+            if not (path / "gate.safetensors").exists(): raise ValueError(f"checkpoint {path} has no gate.safetensors (not an hrpo run?)")
+            self.gate.load_state_dict(load_file(str(path / "gate.safetensors"), device=str(self.device)))
         st = torch.load(path / "state.pt", weights_only=False)
-        self.opt.load_state_dict(st["optimizer"])
+        self.opt.load_state_dict(st["optimizer"]); self.sched.load_state_dict(st["scheduler"])
         torch.set_rng_state(st["rng_torch"]); random.setstate(st["rng_python"])
+        if "rng_cuda" in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st["rng_cuda"])
         ts = json.loads((path / "trainer_state.json").read_text())
         self.update, self.history = ts["update"], ts["history"]
         self.kl.load_state_dict(ts["kl"])
         return True
+
+def _row(ro: HybridRollout, g: int) -> HybridRollout:
+    "Row g of a hybrid rollout (for per-sample metrics)."
+    pick = lambda v: v[g:g + 1] if isinstance(v, Tensor) else v
+    return HybridRollout(**{f.name: pick(getattr(ro, f.name)) for f in dataclasses.fields(ro)})
+
+def _hf_stop_tokens(model, tok) -> list:
+    eos = getattr(model.config, "eos_token_id", None) or tok.eos_token_id
+    return sorted(set(eos if isinstance(eos, (list, tuple)) else [eos]) - {None})
+
+def _barrier():
+    import torch.distributed as dist
+    if dist.is_initialized(): dist.barrier()
 
 def _peak_memory_mb(device: str) -> float:
     if device.startswith("cuda"): return torch.cuda.max_memory_allocated() / 2**20

@@ -316,22 +316,25 @@ def count_marker(text: str, marker: str = "####") -> int:
     "Non-overlapping left-to-right count ('#####' counts once, '########' twice)."
     return text.count(marker)
 
-def hrpo_metrics(ro: HybridRollout, texts: Optional[Sequence[str]] = None, marker: str = "####") -> dict:
-    "Hidden ratios (authors' and corrected), gate means over thinking tokens, thinking fraction, marker rate."
-    P = ro.prompt_length
-    mixed = ro.a_mean < 1.0
-    a = ro.a_mean[mixed]
+def hrpo_metrics(ro, texts: Optional[Sequence[str]] = None, marker: str = "####") -> dict:
+    """Hidden ratios (authors' and corrected), gate means over thinking tokens, thinking fraction, marker rate. `ro` is
+    one `HybridRollout` or several, pooled token-weighted (as over a logging window)."""
+    ros = [ro] if isinstance(ro, HybridRollout) else list(ro)
+    a = torch.cat([r.a_mean[r.a_mean < 1.0] for r in ros])
     out = dict(hidden_ratio_hrpo=torch.sqrt(1 - a * a).mean().item() if a.numel() else None,
                embeds_ratio_hrpo=a.mean().item() if a.numel() else None)
-    scored_next = torch.zeros_like(ro.completion_mask)
-    scored_next[:, :-1] = ro.completion_mask[:, 1:]          # token j is fed and its successor is scored
-    real = ro.thinking_mask[:, P:] & scored_next
-    n_real = int(scored_next.sum())  # fed completion tokens whose successor is scored
-    if real.any():
-        out.update(hidden_ratio_think=ro.b_mean[:, P:][real].mean().item(), gate_a_think=ro.a_mean[:, P:][real].mean().item(),
-                   gate_i_think=ro.i_mean[:, P:][real].mean().item())
+    b, am, im, n_real = [], [], [], 0
+    for r in ros:
+        P = r.prompt_length
+        scored_next = torch.zeros_like(r.completion_mask)
+        scored_next[:, :-1] = r.completion_mask[:, 1:]          # token j is fed and its successor is scored
+        real = r.thinking_mask[:, P:] & scored_next
+        n_real += int(scored_next.sum())                        # fed completion tokens whose successor is scored
+        b.append(r.b_mean[:, P:][real]); am.append(r.a_mean[:, P:][real]); im.append(r.i_mean[:, P:][real])
+    b, am, im = torch.cat(b), torch.cat(am), torch.cat(im)
+    if b.numel(): out.update(hidden_ratio_think=b.mean().item(), gate_a_think=am.mean().item(), gate_i_think=im.mean().item())
     else: out.update(hidden_ratio_think=None, gate_a_think=None, gate_i_think=None)
-    out["think_frac"] = int(real.sum()) / n_real if n_real else 0.0
+    out["think_frac"] = b.numel() / n_real if n_real else 0.0
     if texts is not None: out["answer_marker_rate"] = sum(count_marker(t, marker) == 1 for t in texts) / max(len(texts), 1)
     return out
 

@@ -49,13 +49,11 @@ class RewardConfig(Config):
     gamma: float = 0.99
     norm: str = "group_per_depth"
     normalize_process: bool = False     # divide the process sums by sum_k gamma^(k-1)
-    scale_rewards: str = "none"         # advantages: "none" (paper Eq. 7), "group" or "batch" std scaling
 
     def problems(self):
         out = []
         if self.norm not in NORMS: out.append(f"norm={self.norm!r}: choose one of {NORMS}")
         if not 0 < self.gamma <= 1: out.append(f"gamma={self.gamma} must be in (0, 1]")
-        if self.scale_rewards not in ("none", "group", "batch"): out.append(f"scale_rewards={self.scale_rewards!r}: use none/group/batch")
         if min(self.w_final, self.lambda_iqs, self.lambda_ps) < 0: out.append("reward weights must be >= 0")
         return out
 
