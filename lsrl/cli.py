@@ -1,4 +1,4 @@
-"""The `lsrl` command: `lsrl demo` prints what every recurrent depth decodes for a prompt; `lsrl train` runs GRPO.
+"""The `lsrl` command: `lsrl demo` prints what every recurrent depth decodes for a prompt; `lsrl train` runs GRPO or HRPO; `lsrl eval` measures pass@1, depth sweeps and variant tables.
 
 Docs: https://lsrl.github.io/lsrl/cli.html.md"""
 
@@ -16,7 +16,7 @@ from .latents import collect_latents, decode_snapshots, make_state_table
 
 # %% auto #0
 __all__ = ['DEMO_PROMPT', 'SYSTEM_PROMPT', 'demo_model', 'depth_report', 'print_depth_report', 'cmd_demo', 'train_config',
-           'cmd_train', 'build_parser', 'main']
+           'cmd_train', 'eval_problems', 'cmd_eval', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #22a176c0
 DEMO_PROMPT = "Tom has 12 apples and buys 30 more. How many apples does he have?"
@@ -72,8 +72,9 @@ def _coerce(v: str):
 
 def train_config(args):
     "A `TrainConfig` from --config (TOML/YAML) and --set key=value overrides (reward.* keys reach the reward config)."
+    from lsrl.config import read_config_file
     from lsrl.grpo import TrainConfig
-    d = TrainConfig.load(args.config).to_dict() if args.config else {}
+    d = read_config_file(args.config) if args.config else {}   # raw: fields left out take the (final) mode's defaults
     for kv in args.set or []:
         if "=" not in kv: raise SystemExit(f"--set takes key=value, got {kv!r}")
         k, v = kv.split("=", 1)
@@ -95,6 +96,61 @@ def cmd_train(args) -> int:
     print(f"run folder: {args.run_dir} (config.toml, metrics.jsonl, samples.jsonl, tb/, ckpt-*)")
     return 0
 
+def _variant(spec: str):
+    "NAME=ADAPTER@R, NAME=base@R or NAME=ADAPTER (r = 8) -> Variant."
+    from lsrl.evaluate import Variant
+    if "=" not in spec: raise SystemExit(f"--variant takes NAME=ADAPTER@R (ADAPTER may be 'base'), got {spec!r}")
+    name, rest = spec.split("=", 1)
+    path, _, r = rest.rpartition("@") if "@" in rest else (rest, "", "8")
+    return Variant(name, None if path in ("", "base") else path, int(r))
+
+def eval_problems(data: str, split: str = "test", limit: Optional[int] = None, seed: int = 0) -> dict:
+    "name -> problems: 'synthetic' (a held-out seed), 'gsm8k', 'mathqa', or kind:source (gsm8k:/path.jsonl, math:/path)."
+    from lsrl.data import load_gsm8k, load_math, load_mathqa, synthetic_problems
+    out = {}
+    for item in data.split(","):
+        kind, _, src = item.partition(":")
+        if kind == "synthetic": out[kind] = synthetic_problems(limit or 100, seed=1_000_003 + seed); continue
+        loader = dict(gsm8k=load_gsm8k, mathqa=load_mathqa, math=load_math).get(kind)
+        if loader is None: raise SystemExit(f"--data {item!r}: use synthetic, gsm8k, mathqa or math:<path>, optionally kind:<file or hub id>")
+        if kind == "math" and not src: raise SystemExit("MATH is never downloaded by lsrl: pass math:<path or dataset id you obtained>")
+        loaded = loader(src, split, limit) if src else loader(split=split, limit=limit)
+        if loaded.skipped: print(f"{kind}: {loaded.report()}", file=sys.stderr)
+        out[kind] = loaded.problems
+    return out
+
+def cmd_eval(args) -> int:
+    from tqdm.auto import tqdm
+    from lsrl.config import resolve_device
+    from lsrl.evaluate import Variant, compare_variants, depth_sweep, evaluate, save_report, table_markdown
+    from lsrl.grpo import load_model_and_tokenizer
+    dev = resolve_device(args.device)
+    model, tok = load_model_and_tokenizer(args.model, dev, args.seed)
+    model = model.to(dev).eval()
+    data = eval_problems(args.data, args.split, args.limit, args.seed)
+    kw = dict(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, seed=args.seed)
+    variants = [_variant(v) for v in args.variant or []]
+    if args.adapter and not variants: variants = [Variant("adapter", args.adapter, args.depth)]
+    depths = [int(r) for r in args.sweep.split(",")] if args.sweep else [args.depth]
+    n_runs = len(variants) * len(data) if variants else len(depths) * len(data)
+    bar = tqdm(total=n_runs * max(len(p) for p in data.values()), desc="eval", unit="problem")
+    kw["progress"] = bar.update
+    meta = dict(model=args.model, data=args.data, split=args.split, seed=args.seed, device=dev)
+    if variants:
+        rows = compare_variants(model, tok, variants, data, **kw)
+        bar.close(); print(table_markdown(rows))
+        paths = save_report(args.out, variants=rows, meta=meta)
+    else:
+        sweeps = {}
+        for name, probs in data.items():
+            sweeps[name] = depth_sweep(model, tok, probs, depths, name=name, **kw) if args.sweep else [evaluate(model, tok, probs, args.depth, name=name, **kw)]
+        bar.close()
+        for name, res in sweeps.items():
+            for r in res: print(f"{name}: r={r.depth} pass@1 {100 * r.accuracy:.2f}% (n={r.n}, skipped {r.skipped}) {r.metrics}")
+        paths = save_report(args.out, sweeps=sweeps if args.sweep else None, single=None if args.sweep else [r for v in sweeps.values() for r in v], meta=meta)
+    print(f"results: {paths['json']}  report: {paths['html']}")
+    return 0
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lsrl", description="RL on the latent states of recurrent-depth language models")
     p.add_argument("--version", action="version", version=f"lsrl {__version__}")
@@ -106,15 +162,33 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--max-new-tokens", type=int, default=24)
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=cmd_demo)
-    t = sub.add_parser("train", help="GRPO training (outcome or lsrl mode); resumes from the run folder's latest checkpoint")
+    t = sub.add_parser("train", help="GRPO/HRPO training (mode outcome, lsrl or hrpo); resumes from the run folder's latest checkpoint")
     t.add_argument("--config", default=None, help="TOML or YAML file of TrainConfig fields")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field (repeatable), e.g. --set mode=outcome")
     t.add_argument("--run-dir", default="runs/train")
     t.add_argument("--restart", action="store_true", help="ignore existing checkpoints")
     t.set_defaults(func=cmd_train)
+    e = sub.add_parser("eval", help="greedy pass@1 at depth r, depth sweeps (--sweep) and variant tables (--variant)")
+    e.add_argument("--model", default="tiny", help="hub id, checkpoint folder or 'tiny' (default)")
+    e.add_argument("--data", default="synthetic", help="comma list: synthetic, gsm8k, mathqa, math:<path> (kind:<file or id> for local files)")
+    e.add_argument("--split", default="test")
+    e.add_argument("--limit", type=int, default=None, help="first N problems of each dataset")
+    e.add_argument("--depth", type=int, default=8, help="recurrent depth r")
+    e.add_argument("--sweep", default=None, help="comma list of depths, e.g. 1,2,4,8,16,32")
+    e.add_argument("--adapter", default=None, help="LoRA adapter: a run folder (latest checkpoint), ckpt-* or adapter folder")
+    e.add_argument("--variant", action="append", metavar="NAME=ADAPTER@R", help="a comparison row (repeatable); ADAPTER 'base' = no adapter")
+    e.add_argument("--max-new-tokens", type=int, default=256)
+    e.add_argument("--batch-size", type=int, default=16)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--device", default="auto")
+    e.add_argument("--out", default="runs/eval", help="folder for results.json and report.html")
+    e.set_defaults(func=cmd_eval)
     return p
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     "Entry point of the `lsrl` command."
     args = build_parser().parse_args(argv)
     return args.func(args)
+
+# %% ../nbs/11_cli.ipynb #1bd09feb
+if __name__ == "__main__": sys.exit(main())   # python -m lsrl.cli, so launchers can run it: accelerate launch -m lsrl.cli train ...

@@ -14,8 +14,8 @@ from typing import Any, Optional
 import torch
 
 # %% auto #0
-__all__ = ['default_device', 'default_dtype', 'resolve_device', 'resolve_dtype', 'ConfigError', 'Config', 'ModelConfig',
-           'SnapshotConfig']
+__all__ = ['default_device', 'default_dtype', 'resolve_device', 'resolve_dtype', 'ConfigError', 'Config', 'read_config_file',
+           'ModelConfig', 'SnapshotConfig']
 
 # %% ../nbs/00_config.ipynb #86dd361f
 _DTYPES = {"fp32": torch.float32, "float32": torch.float32, "float": torch.float32, "bf16": torch.bfloat16,
@@ -96,15 +96,18 @@ class Config:
     @classmethod
     def load(cls, path):
         "Read a TOML or YAML file written by `save` (or by hand)."
-        path = Path(path)
-        if path.suffix == ".toml":
-            import tomllib
-            d = tomllib.loads(path.read_text())
-        elif path.suffix in (".yaml", ".yml"):
-            import yaml
-            d = yaml.safe_load(path.read_text()) or {}
-        else: raise ConfigError(f"config files are .toml or .yaml, got {path.name}")
-        return cls.from_dict(d)
+        return cls.from_dict(read_config_file(path))
+
+def read_config_file(path) -> dict:
+    "The dict in a TOML or YAML config file."
+    path = Path(path)
+    if path.suffix == ".toml":
+        import tomllib
+        return tomllib.loads(path.read_text())
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+        return yaml.safe_load(path.read_text()) or {}
+    raise ConfigError(f"config files are .toml or .yaml, got {path.name}")
 
 def _drop_none(d):
     return {k: _drop_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}

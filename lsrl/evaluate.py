@@ -184,8 +184,10 @@ def compare_variants(model, tokenizer, variants: Sequence[Variant], datasets: di
             row["gflops_per_token"] = res.gflops_per_token
         if v.adapter: model = m.unload()
         rows.append(row)
-    ref = next((r["gflops_per_token"] for r in rows if r["depth"] == 8 and r["gflops_per_token"]), None)
-    for r in rows: r["flops_rel_r8"] = r["gflops_per_token"] / ref if ref and r["gflops_per_token"] else None
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    for r in rows:
+        r["flops_rel_r8"] = (flops_per_token(base.config, r["depth"]) / flops_per_token(base.config, 8)
+                             if isinstance(base, HuginnForCausalLM) else None)
     return rows
 
 def _load_gate(path: Path, model):
