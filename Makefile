@@ -52,6 +52,7 @@ bench: $(STAMP)
 	OMP_NUM_THREADS=2 $(BIN)/python bench/latent_cache.py
 	$(BIN)/python bench/grader.py
 	OMP_NUM_THREADS=2 $(BIN)/python bench/hrpo_rollout.py
+	OMP_NUM_THREADS=2 $(BIN)/python bench/train_step.py
 
 clean-venv:
 	rm -rf $(VENV)

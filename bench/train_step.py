@@ -1,0 +1,65 @@
+"""Time split of one GRPO update on a small CPU config, per mode, and the true trainable fraction of the LoRA recipes
+on the real Huginn-0125 config (built on the meta device).
+
+Ratios in one run: an LSRL update against an outcome-only update (the price of per-depth snapshots and process
+grading), truncated backprop (b = 2) against full BPTT (b = r), and HRPO against outcome.
+Run: OMP_NUM_THREADS=2 python bench/train_step.py  -> bench/results/train_step.json"""
+import sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).parent))
+import torch
+from common import setup, write
+from lsrl.grpo import (ALL_BLOCK_LORA_TARGETS, CORE_LORA_TARGETS, Trainer, TrainConfig, add_core_lora, trainable_report)
+from lsrl.huginn import HuginnConfig, HuginnForCausalLM, byte_tokenizer
+from lsrl.grpo import _stop_ids
+
+SPLIT = ("time_rollout", "time_grading", "time_grading_wait", "time_reference", "time_update", "time_total")
+
+
+def small_model(seed=0):
+    "~26M parameters: n_embd 512, 8 heads, MLP 1376 (the other benchmarks' width), byte vocabulary."
+    tok = byte_tokenizer()
+    cfg = HuginnConfig.tiny(n_embd=512, n_heads=8, intermediate_size=1376, vocab_size=len(tok), block_size=1024,
+                            bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+                            stop_token_ids=_stop_ids(tok))
+    torch.manual_seed(seed)
+    return HuginnForCausalLM(cfg), tok
+
+
+def one_update(**kw):
+    base = dict(num_steps=8, group_size=8, prompts_per_update=2, micro_batches=2, updates=2, max_new_tokens=32,
+                train_size=16, grader="symbolic", lr=1e-4, seed=0)
+    base.update(kw)
+    with tempfile.TemporaryDirectory() as d:
+        tr = Trainer(TrainConfig(**base), d, *small_model())
+        hist = tr.train()
+    m = hist[-1]   # the second update: warm caches, the grader's verifier started
+    return {k: round(m[k], 3) for k in SPLIT} | dict(completion_len=m["completion_len"], peak_memory_mb=round(m["peak_memory_mb"]),
+                                                      trainable_params=m["trainable_params"])
+
+
+def real_fractions():
+    out = {}
+    for name, targets, r in (("core_r8 (paper recipe)", CORE_LORA_TARGETS, 8), ("all_blocks_r8", ALL_BLOCK_LORA_TARGETS, 8),
+                             ("core_r16", CORE_LORA_TARGETS, 16), ("all_blocks_r32 (HRPO recipe)", ALL_BLOCK_LORA_TARGETS, 32)):
+        with torch.device("meta"): m = add_core_lora(HuginnForCausalLM(HuginnConfig.huginn_0125()), r, 2 * r, targets=targets)
+        rep = trainable_report(m)
+        out[name] = dict(trainable_params=rep["trainable_params"], total_params=rep["total_params"],
+                         trainable_percent=round(100 * rep["trainable_fraction"], 4))
+    return out
+
+
+if __name__ == "__main__":
+    setup(2)
+    t0 = time.time()
+    runs = dict(outcome=one_update(mode="outcome"), lsrl=one_update(mode="lsrl"),
+                lsrl_b2=one_update(mode="lsrl", backprop_depth=2),
+                hrpo=one_update(mode="hrpo", max_new_tokens=32, prompts_per_update=2, micro_batches=2, lr=None))
+    ratios = dict(lsrl_over_outcome_total=runs["lsrl"]["time_total"] / runs["outcome"]["time_total"],
+                  lsrl_over_outcome_rollout=runs["lsrl"]["time_rollout"] / runs["outcome"]["time_rollout"],
+                  full_bptt_over_b2_update=runs["lsrl"]["time_update"] / runs["lsrl_b2"]["time_update"],
+                  hrpo_over_outcome_total=runs["hrpo"]["time_total"] / runs["outcome"]["time_total"])
+    res = dict(config="r=8, G=8, 2 prompts/update in 2 micro-batches, 32 new tokens, symbolic grader, CPU fp32",
+               runs=runs, ratios={k: round(v, 2) for k, v in ratios.items()}, real_config_lora=real_fractions(),
+               seconds=round(time.time() - t0))
+    print(write("train_step", res).read_text())
