@@ -333,7 +333,7 @@ class Trainer:
         total_steps = max(1, cfg.updates * cfg.num_iterations)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, total_steps, cfg.lr_schedule, cfg.warmup_ratio))
         self.kl = AdaptiveKLController(cfg.beta, cfg.kl_target, cfg.k_beta, cfg.adaptive_kl)
-        self.callbacks, self.update, self.history = list(callbacks), 0, []
+        self.callbacks, self.update, self.history, self.stop_requested = list(callbacks), 0, [], False
         self.trainable = trainable_report(self.model, self.base_params)
         if self.gate is not None: self.trainable["gate_params"] = sum(p.numel() for p in self.gate.parameters())
         if self.rank == 0: cfg.save(self.run_dir / "config.toml")
@@ -556,8 +556,10 @@ class Trainer:
 
     # -- the loop -----------------------------------------------------------------------------------------------
     def train(self, resume: Optional[str] = "latest") -> list:
-        "Run until `cfg.updates`, resuming from the latest checkpoint in the run folder if there is one."
+        """Run until `cfg.updates`, resuming from the latest checkpoint in the run folder if there is one. Setting
+        `stop_requested` (from another thread, e.g. a widget) ends the run after the current update, checkpointed."""
         if resume: self.load_checkpoint(resume)
+        self.stop_requested = False
         writer = _tensorboard(self.run_dir) if self.rank == 0 else None
         while self.update < self.cfg.updates:
             metrics, samples = self.train_step(self.update)
@@ -571,7 +573,9 @@ class Trainer:
                         if isinstance(v, (int, float)) and math.isfinite(v): writer.add_scalar(k, v, self.update)
                     writer.flush()
                 for cb in self.callbacks: cb(self, metrics)
-            if self.update % self.cfg.checkpoint_every == 0 or self.update == self.cfg.updates: self.save_checkpoint()
+            if self.update % self.cfg.checkpoint_every == 0 or self.update == self.cfg.updates or self.stop_requested:
+                self.save_checkpoint()
+            if self.stop_requested: break
         return self.history
 
     # -- checkpoints ----------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from .grader import GradeRequest, SymbolicGrader
 from .latents import collect_latents, decode_snapshots, make_state_table
 
 # %% auto #0
-__all__ = ['pca_2d', 'depth_data', 'DepthExplorer', 'gate_data', 'GateInspector']
+__all__ = ['pca_2d', 'depth_data', 'DepthExplorer', 'gate_data', 'GateInspector', 'TrainingLauncher']
 
 # %% ../nbs/10_widgets.ipynb #66562458
 def pca_2d(x: Tensor) -> Tensor:
@@ -168,6 +168,125 @@ class GateInspector:
                            f" &nbsp; thinking {len(span)}/{len(xs)} tokens")
         self.text.value = f"<pre style='white-space:pre-wrap'>{html.escape(d['text'])}</pre>"
         if self.row.value != row: self.row.value = row
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)
+
+# %% ../nbs/10_widgets.ipynb #b7477fd0
+_FORM = ("mode", "model", "num_steps", "group_size", "prompts_per_update", "micro_batches", "updates", "lr", "max_new_tokens", "grader")
+_CHARTS = (("reward_mean", "reward"), ("accuracy", "accuracy"), ("kl", "KL"), ("beta", "β"), ("hidden_ratio_think", "hidden ratio"))
+
+class TrainingLauncher:
+    "Configure and run a `Trainer` from a notebook: form, Start/Stop, progress, live charts, errors shown in place."
+    def __init__(self, run_dir: str = "runs/launcher", **overrides):
+        import ipywidgets as W
+        import plotly.graph_objects as go
+        from plotly.subplots import make_subplots
+        from lsrl.grpo import MODES, TrainConfig
+        self.overrides = dict(overrides)
+        cfg = TrainConfig(**{k: v for k, v in overrides.items() if k in ("mode",)})
+        s = dict(style={"description_width": "140px"})
+        self.fields = dict(mode=W.Dropdown(options=MODES, value=cfg.mode, description="mode", **s),
+                           model=W.Text(value=overrides.get("model", cfg.model), description="model", **s),
+                           num_steps=W.BoundedIntText(value=cfg.num_steps, min=1, max=128, description="depth r", **s),
+                           group_size=W.BoundedIntText(value=cfg.group_size, min=2, max=64, description="G", **s),
+                           prompts_per_update=W.BoundedIntText(value=cfg.prompts_per_update, min=1, max=4096, description="prompts/update", **s),
+                           micro_batches=W.BoundedIntText(value=cfg.micro_batches, min=1, max=512, description="micro-batches", **s),
+                           updates=W.BoundedIntText(value=cfg.updates, min=1, max=10**6, description="updates", **s),
+                           lr=W.FloatText(value=cfg.lr, description="learning rate", **s),
+                           max_new_tokens=W.BoundedIntText(value=cfg.max_new_tokens, min=1, max=8192, description="max new tokens", **s),
+                           grader=W.Dropdown(options=("auto", "symbolic", "nano"), value=cfg.grader, description="grader", **s))
+        for k, w in self.fields.items():
+            if k in overrides and k != "mode": w.value = overrides[k]
+        self.fields["mode"].observe(lambda ch: self._mode_defaults(ch["new"]), names="value")
+        self.run_dir = W.Text(value=str(run_dir), description="run folder", **s)
+        self.start_button, self.stop_button = W.Button(description="Start", button_style="success"), W.Button(description="Stop", disabled=True)
+        self.start_button.on_click(lambda _: self.start()); self.stop_button.on_click(lambda _: self.stop())
+        self.progress = W.IntProgress(value=0, min=0, max=1, description="updates")
+        self.status, self.error = W.HTML("idle"), W.HTML()
+        fig = make_subplots(rows=1, cols=len(_CHARTS), subplot_titles=[t for _, t in _CHARTS])
+        for j, (key, title) in enumerate(_CHARTS):
+            fig.add_scatter(x=[], y=[], mode="lines+markers", name=title, row=1, col=j + 1)
+        fig.update_layout(height=260, showlegend=False, margin=dict(t=40, b=30))
+        self.charts = go.FigureWidget(fig)
+        self.depth_chart = go.FigureWidget()
+        self.depth_chart.add_bar(x=[], y=[], name="IQS"); self.depth_chart.add_bar(x=[], y=[], name="PS")
+        self.depth_chart.update_layout(height=240, title="per-depth mean scores (last update)", xaxis_title="depth k", margin=dict(t=40, b=30))
+        self.thread, self.trainer, self._stop = None, None, False
+        form = W.VBox([self.fields[k] for k in _FORM] + [self.run_dir])
+        self.widget = W.VBox([form, W.HBox([self.start_button, self.stop_button, self.progress]), self.status, self.error,
+                              self.charts, self.depth_chart])
+
+    def _mode_defaults(self, mode: str):
+        from lsrl.grpo import MODE_DEFAULTS
+        for k in ("lr", "prompts_per_update", "micro_batches", "max_new_tokens"):
+            self.fields[k].value = MODE_DEFAULTS[mode][k]
+
+    def config(self):
+        "The `TrainConfig` the form describes (raises `ConfigError` with every problem)."
+        from lsrl.grpo import TrainConfig
+        extra = {k: v for k, v in self.overrides.items() if k not in self.fields}
+        return TrainConfig(**{k: w.value for k, w in self.fields.items()}, **extra)
+
+    def start(self):
+        "Validate the form and train in a background thread (resuming from the run folder's latest checkpoint)."
+        import threading
+        if self.thread is not None and self.thread.is_alive(): return
+        self.error.value = ""
+        try: cfg = self.config()
+        except Exception as e: return self._fail(e)
+        self._stop = False
+        self.progress.max, self.progress.value = cfg.updates, 0
+        with self.charts.batch_update():
+            for tr in self.charts.data: tr.x, tr.y = [], []
+        self.start_button.disabled, self.stop_button.disabled = True, False
+        self.status.value = "loading the model..."
+        self.thread = threading.Thread(target=self._run, args=(cfg,), daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        "Finish the current update, write a checkpoint and stop."
+        self._stop = True
+        if self.trainer is not None: self.trainer.stop_requested = True
+        self.status.value = "stopping after the current update..."
+
+    def wait(self, timeout: Optional[float] = None):
+        "Block until the background run ends (for scripts and tests)."
+        if self.thread is not None: self.thread.join(timeout)
+
+    def _run(self, cfg):
+        from lsrl.grpo import Trainer
+        try:
+            self.trainer = tr = Trainer(cfg, self.run_dir.value, callbacks=[self._on_update])
+            if tr.latest_checkpoint() is not None: tr.load_checkpoint()
+            for m in tr.history: self._on_update(tr, m, replay=True)
+            if not self._stop:
+                self.status.value = f"training on {tr.device} ({tr.trainable['trainable_params']:,} trainable parameters)"
+                tr.train(resume=None)
+            self.status.value = f"{'stopped' if self._stop else 'finished'} at update {tr.update}/{cfg.updates}; run folder {self.run_dir.value}"
+        except Exception as e: self._fail(e)
+        finally: self.start_button.disabled, self.stop_button.disabled = False, True
+
+    def _on_update(self, tr, m: dict, replay: bool = False):
+        if self._stop: tr.stop_requested = True
+        with self.charts.batch_update():
+            for trace, (key, _) in zip(self.charts.data, _CHARTS):
+                v = m.get(key)
+                if v is not None: trace.x, trace.y = tuple(trace.x) + (m["update"],), tuple(trace.y) + (v,)
+        ks = sorted(int(k[5:]) for k in m if k.startswith("iqs_d"))
+        if ks:
+            with self.depth_chart.batch_update():
+                self.depth_chart.data[0].x = self.depth_chart.data[1].x = ks
+                self.depth_chart.data[0].y = [m[f"iqs_d{k}"] for k in ks]; self.depth_chart.data[1].y = [m[f"ps_d{k}"] for k in ks]
+        self.progress.value = m["update"]
+        if not replay: self.status.value = (f"update {m['update']}/{tr.cfg.updates}: reward {m['reward_mean']:.3f}, accuracy "
+                                            f"{m['accuracy']:.2f}, KL {m['kl']:.4f}, {m['time_total']:.1f}s")
+
+    def _fail(self, e: Exception):
+        import traceback
+        self.status.value = "<b style='color:#b00'>failed</b>"
+        self.error.value = f"<pre style='color:#b00;white-space:pre-wrap'>{html.escape(''.join(traceback.format_exception_only(type(e), e)))}</pre>"
 
     def _ipython_display_(self):
         from IPython.display import display

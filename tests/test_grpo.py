@@ -179,3 +179,12 @@ def test_int8_lora_update_on_cuda(tmp_path):
     assert any(isinstance(m, bnb.nn.Linear8bitLt) for m in tr.model.modules())
     m = tr.train()[0]
     assert m["skipped_nonfinite"] == 0 and m["peak_memory_mb"] > 0
+
+
+def test_stop_requested_ends_after_the_update_with_a_checkpoint_and_resumes(tmp_path):
+    cfg = TrainConfig(**TINY, mode="outcome", updates=3, checkpoint_every=10)
+    def stop_after_first(tr, m): tr.stop_requested = True
+    tr = Trainer(cfg, tmp_path, callbacks=[stop_after_first])
+    assert len(tr.train()) == 1 and (tmp_path / "ckpt-000001").exists()
+    again = Trainer(cfg, tmp_path)
+    assert len(again.train()) == 3 and again.update == 3
