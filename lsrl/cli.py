@@ -15,8 +15,8 @@ from .huginn import HuginnConfig, HuginnForCausalLM, byte_tokenizer, load_tokeni
 from .latents import collect_latents, decode_snapshots, make_state_table
 
 # %% auto #0
-__all__ = ['DEMO_PROMPT', 'SYSTEM_PROMPT', 'demo_model', 'depth_report', 'print_depth_report', 'cmd_demo', 'train_config',
-           'cmd_train', 'eval_problems', 'cmd_eval', 'build_parser', 'main']
+__all__ = ['DEMO_PROMPT', 'SYSTEM_PROMPT', 'demo_model', 'depth_report', 'print_depth_report', 'cmd_demo', 'demo_training',
+           'demo_report', 'train_config', 'cmd_train', 'eval_problems', 'cmd_eval', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #22a176c0
 DEMO_PROMPT = "Tom has 12 apples and buys 30 more. How many apples does he have?"
@@ -60,9 +60,69 @@ def cmd_demo(args) -> int:
     print(f"model: {args.model or 'tiny random Huginn (byte tokenizer)'}; "
           f"{sum(p.numel() for p in model.parameters()):,} parameters; depth r = {args.depth}")
     print(f"prompt: {args.prompt}\n")
-    print_depth_report(depth_report(model, tok, args.prompt, args.depth, args.max_new_tokens, args.seed))
+    rows = depth_report(model, tok, args.prompt, args.depth, args.max_new_tokens, args.seed)
+    print_depth_report(rows)
     print(f"\n{args.depth} depths decoded in one batched pass over one prefill ({time.time() - t0:.1f}s)")
+    if args.updates > 0: demo_training(model, tok, args, rows)
     return 0
+
+def demo_training(model, tok, args, depth_rows: list) -> dict:
+    "The rest of the demo: pass@1 before, a short LSRL run with a progress bar, pass@1 after, and report.html."
+    from pathlib import Path
+    from tqdm.auto import tqdm
+    from lsrl.data import synthetic_problems
+    from lsrl.evaluate import evaluate
+    from lsrl.grader import default_grader
+    from lsrl.grpo import Trainer, TrainConfig
+    out = Path(args.out)
+    held_out = synthetic_problems(args.eval_size, seed=1_000_003 + args.seed)
+    ekw = dict(num_steps=args.depth, max_new_tokens=args.max_new_tokens, batch_size=16, seed=args.seed)
+    before = evaluate(model.eval(), tok, held_out, name="before", **ekw)
+    print(f"\npass@1 at r = {args.depth} on {len(held_out)} held-out problems before training: {100 * before.accuracy:.1f}%")
+    grader = default_grader()
+    cfg = TrainConfig(mode="lsrl", num_steps=args.depth, group_size=4, prompts_per_update=4, micro_batches=2, updates=args.updates,
+                      max_new_tokens=args.max_new_tokens, lr=args.lr, train_size=64, seed=args.seed, checkpoint_every=args.updates)
+    print(f"LSRL training: {cfg.updates} updates x {cfg.prompts_per_update} prompts x G = {cfg.group_size}, grader: {type(grader).__name__}")
+    bar = tqdm(total=cfg.updates, desc="lsrl", unit="update")
+    def show(tr, m):
+        bar.update(1); bar.set_postfix(reward=f"{m['reward_mean']:.3f}", kl=f"{m['kl']:.4f}")
+    tr = Trainer(cfg, out / "train", model, tok, grader=grader, callbacks=[show])
+    tr.train(resume=None)
+    bar.close()
+    after = evaluate(tr.model, tok, held_out, name="after", **ekw)
+    print(f"pass@1 after training: {100 * after.accuracy:.1f}%")
+    path = demo_report(out, args, depth_rows, tr.history, before, after)
+    print(f"report: {path}")
+    return dict(before=before, after=after, history=tr.history, report=path)
+
+def demo_report(out, args, depth_rows: list, history: list, before, after):
+    "runs/demo/report.html: the depth table, training curves (plotly, inlined) and pass@1 before/after."
+    import html, json
+    from pathlib import Path
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    keys = [("reward_mean", "reward"), ("kl", "KL"), ("accuracy", "train accuracy")]
+    fig = make_subplots(rows=1, cols=len(keys) + 1, subplot_titles=[t for _, t in keys] + ["per-depth IQS / PS (last update)"])
+    for j, (k, t) in enumerate(keys):
+        fig.add_scatter(x=[m["update"] for m in history], y=[m[k] for m in history], mode="lines+markers", name=t, row=1, col=j + 1)
+    last = history[-1] if history else {}
+    ks = sorted(int(k[5:]) for k in last if k.startswith("iqs_d"))
+    fig.add_bar(x=ks, y=[last[f"iqs_d{k}"] for k in ks], name="IQS", row=1, col=len(keys) + 1)
+    fig.add_bar(x=ks, y=[last[f"ps_d{k}"] for k in ks], name="PS", row=1, col=len(keys) + 1)
+    fig.update_layout(height=320, template="plotly_white")
+    table = "".join(f"<tr><td>{r['depth']}</td><td>{r['rel_step']:.4f}</td><td>{r['entropy']:.3f}</td><td>{html.escape(repr(r['top_token']))}</td>"
+                    f"<td><code>{html.escape(r['text'])}</code></td></tr>" for r in depth_rows)
+    doc = f"""<html><head><meta charset='utf-8'><title>lsrl demo</title></head><body style='font-family:sans-serif;max-width:1100px'>
+<h2>lsrl demo</h2><p>model: {html.escape(args.model or 'tiny random Huginn')}; depth r = {args.depth}</p>
+<h3>What every depth decodes</h3><p>{html.escape(args.prompt)}</p>
+<table border='1' cellpadding='4' style='border-collapse:collapse'><tr><th>k</th><th>|ds|/|s|</th><th>entropy</th><th>top</th><th>snapshot</th></tr>{table}</table>
+<h3>LSRL training</h3>{fig.to_html(full_html=False, include_plotlyjs=True)}
+<h3>pass@1 at r = {args.depth} ({before.n} held-out problems)</h3><p>before: {100 * before.accuracy:.1f}% &nbsp; after: {100 * after.accuracy:.1f}%</p>
+</body></html>"""
+    (out / "report.html").write_text(doc)
+    (out / "results.json").write_text(json.dumps(dict(depths=depth_rows, history=history, before=before.summary(), after=after.summary()), indent=1, default=str))
+    return out / "report.html"
 
 def _coerce(v: str):
     for conv in (int, float):
@@ -155,12 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lsrl", description="RL on the latent states of recurrent-depth language models")
     p.add_argument("--version", action="version", version=f"lsrl {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="print what every recurrent depth decodes for a prompt")
+    d = sub.add_parser("demo", help="what every depth decodes, a short LSRL run, pass@1 before/after and an HTML report")
     d.add_argument("--model", default=None, help="hub id or checkpoint folder (default: a tiny random model)")
     d.add_argument("--prompt", default=DEMO_PROMPT)
     d.add_argument("--depth", type=int, default=8, help="recurrent depth r")
     d.add_argument("--max-new-tokens", type=int, default=24)
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--updates", type=int, default=4, help="LSRL updates of the short training run (0: only the depth report)")
+    d.add_argument("--lr", type=float, default=1e-3, help="learning rate of the demo run (the paper's 2e-6 moves a tiny model too little)")
+    d.add_argument("--eval-size", type=int, default=16, help="held-out problems for pass@1 before and after")
+    d.add_argument("--out", default="runs/demo", help="folder for the training run, results.json and report.html")
     d.set_defaults(func=cmd_demo)
     t = sub.add_parser("train", help="GRPO/HRPO training (mode outcome, lsrl or hrpo); resumes from the run folder's latest checkpoint")
     t.add_argument("--config", default=None, help="TOML or YAML file of TrainConfig fields")
@@ -187,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     "Entry point of the `lsrl` command."
+    import warnings
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")  # raised inside PEFT/transformers, not ours
     args = build_parser().parse_args(argv)
     return args.func(args)
 
