@@ -21,6 +21,11 @@ $(STAMP): $(DEPS)
 	  $(BIN)/pip install -q -r requirements/cpu.txt --index-url https://download.pytorch.org/whl/cpu; \
 	fi
 	$(BIN)/pip install -q -r requirements/dev.txt -e .
+	@# the browser tests drive Debian's chromium through playwright (no browser download)
+	if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then \
+	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  ($$sudo apt-get update -q && $$sudo apt-get install -y -q chromium) || echo "could not install chromium: browser tests will be skipped"; \
+	fi
 	touch $(STAMP)
 
 demo: $(STAMP)
