@@ -78,7 +78,7 @@ class DepthExplorer:
             curves.add_scatter(x=d["depths"], y=d["iqs"], mode="lines+markers", name="IQS", yaxis="y2")
             curves.add_scatter(x=d["depths"], y=d["ps"], mode="lines+markers", name="PS", yaxis="y2")
         curves.update_layout(height=300, margin=dict(t=30, b=30), title="last prompt position over depth", xaxis_title="depth k",
-                             yaxis2=dict(overlaying="y", side="right", range=[0, 2], title="score"),
+                             yaxis2=dict(overlaying="y", side="right", range=[0, 2], autorange=False, title="score"),
                              shapes=[dict(type="line", x0=r, x1=r, y0=0, y1=1, yref="paper", line=dict(color="red", dash="dot"))])
         lens = go.FigureWidget(go.Heatmap(z=d["lens_probs"], x=list(range(len(d["prompt_tokens"]))), y=d["depths"], colorscale="Viridis",
                                           text=d["lens_tokens"], texttemplate="%{text}", hovertemplate="depth %{y}<br>%{text}: %{z:.2f}<extra></extra>"))

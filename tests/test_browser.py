@@ -1,7 +1,7 @@
 """Widgets rendered in real JupyterLab in headless Chromium: open the depth-explorer tutorial, run it, move the depth
 slider and check that the snapshot text and the plot change. Screenshots go to tests/artifacts/. Every server started
 here is stopped by its PID."""
-import os, shutil, signal, socket, subprocess, sys, time, urllib.request
+import os, re, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
 
@@ -41,7 +41,13 @@ def lab(tmp_path):
         except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait()
 
 
-def test_depth_explorer_slider_changes_text_and_plot(lab):
+def accept_dialog(page):
+    "Accept a JupyterLab dialog (e.g. 'Select Kernel') if one is open."
+    btn = page.locator(".jp-Dialog .jp-mod-accept")
+    if btn.count(): btn.first.click(); time.sleep(1)
+
+
+def test_depth_explorer_slider_changes_text_and_plot(lab, tmp_path):
     from playwright.sync_api import sync_playwright
     url, token = lab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -54,12 +60,18 @@ def test_depth_explorer_slider_changes_text_and_plot(lab):
             page.goto(f"{url}/lab/tree/explore_depths.ipynb?token={token}")
             page.wait_for_selector(".jp-Notebook", timeout=120_000)
             page.wait_for_selector(".jp-KernelName", timeout=180_000)
+            time.sleep(3)   # Lab may ask which kernel to start (a race in its session check): accept the default
+            accept_dialog(page)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached", timeout=180_000)  # kernel up
-            page.click(".jp-Notebook")
-            page.keyboard.press("Control+Shift+C")          # command palette
-            page.keyboard.type("Run All Cells")
-            page.keyboard.press("Enter")
-            slider = page.wait_for_selector(".widget-slider", timeout=240_000)
+            for attempt in range(3):    # Run > Run All Cells from the menu bar; retried if nothing renders
+                accept_dialog(page)
+                page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click()
+                page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click()
+                try:
+                    page.wait_for_selector(".widget-slider", timeout=90_000); break
+                except Exception:
+                    page.screenshot(path=str(ARTIFACTS / f"explorer_attempt{attempt}.png"))
+                    if attempt == 2: raise
             text = page.locator(".widget-html-content", has_text="depth 8").first
             text.wait_for(timeout=120_000)
             page.wait_for_selector(".js-plotly-plot", timeout=120_000)
