@@ -60,8 +60,9 @@ def score(text: str, problem: Problem) -> dict:
     chk = check_answer(text, problem.gold, problem.kind, problem.metadata.get("options"))
     out = dict(extracted=chk.extracted, correct=chk.correct)
     if problem.kind == "gsm8k":
-        out["strict_match"] = bool(numbers_equal(extract_strict(text), problem.gold)) if extract_strict(text) else False
-        out["flexible_extract"] = bool(numbers_equal(extract_flexible(text), problem.gold)) if extract_flexible(text) else False
+        for name, extract in (("strict_match", extract_strict), ("flexible_extract", extract_flexible)):
+            pred = extract(text)
+            out[name] = bool(pred) and bool(numbers_equal(pred, problem.gold))
     return out
 
 def _left_pad(rows: list, pad: int):
@@ -81,6 +82,13 @@ def greedy_completions(model, tokenizer, problems: Sequence[Problem], num_steps:
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     huginn = isinstance(base, HuginnForCausalLM)
     pad = tokenizer.pad_token_id or 0
+    if gate is not None:
+        from lsrl.hrpo import HFHost, HuginnHost, MarkerTracker, hybrid_rollout
+        from lsrl.grpo import _hf_stop_tokens
+        from lsrl.huginn import stop_token_set
+        tracker = MarkerTracker(tokenizer)
+        stops = sorted(stop_token_set(base.config)) if huginn else _hf_stop_tokens(base, tokenizer)
+    elif not huginn: raise ValueError("greedy_completions decodes lsrl's Huginn, or a Hugging Face model with an HRPO gate")
     texts = []
     model.eval()
     for start in range(0, len(problems), batch_size):
@@ -95,18 +103,13 @@ def greedy_completions(model, tokenizer, problems: Sequence[Problem], num_steps:
                 g = torch.Generator().manual_seed(seed_for(seed, "eval", p.id))
                 table[b, :len(r) + max_new_tokens] = make_state_table(base, 1, len(r) + max_new_tokens, g, device="cpu", dtype=torch.float32)[0]
         if gate is not None:
-            from lsrl.hrpo import HFHost, HuginnHost, MarkerTracker, hybrid_rollout
-            from lsrl.grpo import _hf_stop_tokens
-            from lsrl.huginn import stop_token_set
             host = HuginnHost(model, num_steps, state_table=table) if huginn else HFHost(model)
-            stops = sorted(stop_token_set(base.config)) if huginn else _hf_stop_tokens(base, tokenizer)
-            ro = hybrid_rollout(model, gate, ids, mask, max_new_tokens, tracker=MarkerTracker(tokenizer), do_sample=False,
+            ro = hybrid_rollout(model, gate, ids, mask, max_new_tokens, tracker=tracker, do_sample=False,
                                 stop_tokens=stops, pad_token_id=pad, host=host)
             comp, cmask = ro.completions, ro.completion_mask
-        elif huginn:
+        else:
             g = model.generate(ids, attention_mask=mask, num_steps=num_steps, max_new_tokens=max_new_tokens, do_sample=False, state_table=table)
             comp, cmask = g.new_tokens, g.completion_mask
-        else: raise ValueError("greedy_completions decodes lsrl's Huginn, or a Hugging Face model with an HRPO gate")
         texts += [tokenizer.decode(c[m.bool()].tolist(), skip_special_tokens=True) for c, m in zip(comp, cmask)]
         if progress: progress(len(chunk))
     return texts

@@ -6,7 +6,7 @@ Docs: https://lsrl.github.io/lsrl/grpo.html.md"""
 
 # %% ../nbs/07_grpo.ipynb #d0fdd88c
 from __future__ import annotations
-import dataclasses, hashlib, json, math, os, random, shutil, time
+import hashlib, json, math, os, random, shutil, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -550,7 +550,7 @@ class Trainer:
                      snapshots=[dict(depth=k + 1, text=t, iqs=gr.iqs[k] if gr.iqs else None, ps=gr.ps[k] if gr.ps else None)
                                 for k, t in enumerate(ro.snapshots[g])])
             if ro.hybrid is not None:
-                s["hidden_ratio_think"] = hrpo_metrics(_row(ro.hybrid, g))["hidden_ratio_think"]
+                s["hidden_ratio_think"] = hrpo_metrics(ro.hybrid.row(g))["hidden_ratio_think"]
             out.append(s)
         return out
 
@@ -623,11 +623,6 @@ class Trainer:
         self.update, self.history = ts["update"], ts["history"]
         self.kl.load_state_dict(ts["kl"])
         return True
-
-def _row(ro: HybridRollout, g: int) -> HybridRollout:
-    "Row g of a hybrid rollout (for per-sample metrics)."
-    pick = lambda v: v[g:g + 1] if isinstance(v, Tensor) else v
-    return HybridRollout(**{f.name: pick(getattr(ro, f.name)) for f in dataclasses.fields(ro)})
 
 def _hf_stop_tokens(model, tok) -> list:
     eos = getattr(model.config, "eos_token_id", None) or tok.eos_token_id

@@ -7,7 +7,7 @@ Docs: https://lsrl.github.io/lsrl/hrpo.html.md"""
 # %% ../nbs/06_hrpo.ipynb #53274bad
 from __future__ import annotations
 import random, re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Optional, Sequence
 
 import torch
@@ -216,6 +216,9 @@ class HybridRollout:
     state_table: Optional[Tensor] = None  # Huginn only: the s_0 rows every position used
     @property
     def completions(self) -> Tensor: return self.sequences[:, self.prompt_length:]
+    def row(self, b: int) -> "HybridRollout":
+        "Sample b alone (batch of 1), e.g. for per-sample metrics."
+        return HybridRollout(**{f.name: (v[b:b + 1] if isinstance(v := getattr(self, f.name), Tensor) else v) for f in fields(self)})
 
 def _positions(mask: Tensor) -> Tensor: return (mask.long().cumsum(-1) - 1).clamp(min=0)
 

@@ -124,12 +124,9 @@ class DepthExplorer:
 # %% ../nbs/10_widgets.ipynb #6055db89
 def gate_data(rollout, tokenizer, row: int = 0) -> dict:
     "Per-token gate means, the think span and both hidden ratios of one row of a `HybridRollout`."
-    from lsrl.hrpo import hrpo_metrics, HybridRollout
-    import dataclasses
-    one = HybridRollout(**{f.name: (v[row:row + 1] if isinstance(v := getattr(rollout, f.name), Tensor) else v)
-                           for f in dataclasses.fields(rollout)})
+    from lsrl.hrpo import hrpo_metrics
     P, n = rollout.prompt_length, int(rollout.completion_mask[row].sum())
-    m = hrpo_metrics(one)
+    m = hrpo_metrics(rollout.row(row))
     comp = rollout.sequences[row, P:P + n].tolist()
     return dict(tokens=[tokenizer.decode([t]) for t in comp], a=rollout.a_mean[row, P:P + n].tolist(),
                 i=rollout.i_mean[row, P:P + n].tolist(), thinking=rollout.thinking_mask[row, P:P + n].tolist(),
