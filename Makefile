@@ -1,13 +1,14 @@
-# Two entry points do all set-up: `make demo` (the main job) and `make test` (the whole suite).
-# Both create .venv on first use and reuse it; the stamp makes the second run skip installation.
+# Two entry points do all set-up: `make demo` (the main job) and `make test` (the whole suite); `make docs`
+# builds the documentation site offline into _site/. All create .venv on first use and reuse it; the stamp makes
+# the second run skip installation.
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEPS := pyproject.toml requirements/cpu.txt requirements/dev.txt requirements/gpu.txt
+DEPS := pyproject.toml requirements/cpu.txt requirements/dev.txt requirements/gpu.txt requirements/docs.txt
 
-.PHONY: demo test export check-sync bench clean-venv
+.PHONY: demo test docs export check-sync bench clean-venv
 
 $(STAMP): $(DEPS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,7 +21,8 @@ $(STAMP): $(DEPS)
 	else \
 	  $(BIN)/pip install -q -r requirements/cpu.txt --index-url https://download.pytorch.org/whl/cpu; \
 	fi
-	$(BIN)/pip install -q -r requirements/dev.txt -e .
+	@# docs.txt too: the docs browser test (tests/test_docs_browser.py) builds the site inside `make test`
+	$(BIN)/pip install -q -r requirements/dev.txt -r requirements/docs.txt -e .
 	@# the browser tests drive Debian's chromium through playwright (no browser download)
 	if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then \
 	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
@@ -48,6 +50,11 @@ test: $(STAMP)
 	@# one thread per notebook worker: two 2-thread torch processes on 2 cores spin-wait each other to a crawl
 	OMP_NUM_THREADS=1 $(BIN)/nbdev-test --n-workers 2 --timing
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The documentation site, offline (no Quarto): every notebook executed (cells flagged notest/slow/cuda shown, not
+# run), nbdev's docs processing, mkdocs-material + mkdocs-jupyter into _site/. `nbdev-docs` is the Quarto path.
+docs: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python docs/build.py
 
 export: $(STAMP)
 	$(BIN)/nbdev-clean && $(BIN)/nbdev-export
