@@ -399,13 +399,18 @@ def copy_assets(nbs: Path, docs: Path):
             (docs / rel).parent.mkdir(parents=True, exist_ok=True); shutil.copy(f, docs / rel)
 
 
+def kernel_env() -> dict:
+    "Environment the kernels inherit."
+    return {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),   # one torch thread per kernel
+            "PLOTLY_RENDERER": "plotly_mimetype",    # figures come out as JSON; static_outputs makes them HTML
+            "IN_TEST": "1",                          # as under nbdev-test and nbdev's own docs processing
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1"}   # no debugger warning on the kernels' stderr
+
+
 def build(site_dir: Path, work: Path, jobs: int = 2, only=(), exclude=(), timeout: int = None) -> list:
     "The whole site: returns the pages built. Raises on the first notebook that fails."
     os.chdir(ROOT)   # nbdev's get_config() and the relative paths below
-    os.environ["OMP_NUM_THREADS"] = os.environ.get("OMP_NUM_THREADS", "1")   # kernels inherit it
-    os.environ["PLOTLY_RENDERER"] = "plotly_mimetype"   # figures come out as JSON; static_outputs makes them HTML
-    os.environ["IN_TEST"] = "1"                          # as under nbdev-test and nbdev's own docs processing
-    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    os.environ.update(kernel_env())
     from nbdev.config import get_config
     cfg = get_config()
     timeout = timeout or int(cfg.get("cell_timeout", 600) or 600)
