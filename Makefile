@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEPS := pyproject.toml requirements/cpu.txt requirements/dev.txt requirements/gpu.txt requirements/docs.txt
 
-.PHONY: demo test docs export check-sync bench clean-venv
+.PHONY: demo test docs export check-sync bench clean-venv tiny
 
 $(STAMP): $(DEPS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -65,6 +65,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/grader.py
 	OMP_NUM_THREADS=2 $(BIN)/python bench/hrpo_rollout.py
 	OMP_NUM_THREADS=2 $(BIN)/python bench/train_step.py
+
+# Re-train the tiny Huginn shipped in lsrl/assets/tiny-huginn (recipe: nbs/09_tiny.ipynb; about an hour on 2 cores)
+tiny: $(STAMP)
+	OMP_NUM_THREADS=2 $(BIN)/python -m lsrl.tiny --out lsrl/assets/tiny-huginn
 
 clean-venv:
 	rm -rf $(VENV)
