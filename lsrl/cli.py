@@ -11,31 +11,27 @@ from typing import Optional, Sequence
 
 import torch
 from . import __version__
-from .huginn import HuginnConfig, HuginnForCausalLM, byte_tokenizer, load_tokenizer, render_chat
+from .data import Problem, PromptFormat
+from .huginn import HuginnForCausalLM, load_tokenizer
 from .latents import collect_latents, decode_snapshots, make_state_table
 
 # %% auto #0
-__all__ = ['DEMO_PROMPT', 'SYSTEM_PROMPT', 'demo_model', 'depth_report', 'print_depth_report', 'cmd_demo', 'demo_training',
-           'demo_report', 'train_config', 'cmd_train', 'eval_problems', 'cmd_eval', 'build_parser', 'main']
+__all__ = ['DEMO_PROMPT', 'demo_model', 'depth_report', 'print_depth_report', 'cmd_demo', 'demo_training', 'demo_report',
+           'train_config', 'cmd_train', 'eval_problems', 'cmd_eval', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #22a176c0
-DEMO_PROMPT = "Tom has 12 apples and buys 30 more. How many apples does he have?"
-SYSTEM_PROMPT = "You are a helpful assistant that can assist users with mathematical reasoning."
+DEMO_PROMPT = ("Jun has 33 shells. Jun shares the shells equally among 3 boxes and keeps one box. "
+               "Then the number of shells becomes 3 times as large. How many shells does Jun have now?")
 
-def demo_model(model: Optional[str] = None, seed: int = 0):
-    "(model, tokenizer): a checkpoint by hub id or folder, or a tiny random Huginn with a byte tokenizer."
-    if model:
-        return HuginnForCausalLM.from_pretrained(model).eval(), load_tokenizer(model)
-    tok = byte_tokenizer()
-    cfg = HuginnConfig.tiny(n_embd=128, n_heads=4, intermediate_size=256, vocab_size=len(tok), block_size=1024,
-                            bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-                            stop_token_ids=[tok.convert_tokens_to_ids(t) for t in ("<|begin_text|>", "<|end_text|>", "<|end_turn|>")])
-    torch.manual_seed(seed)
-    return HuginnForCausalLM(cfg).eval(), tok
+def demo_model(model: Optional[str] = None):
+    "(model, tokenizer): a checkpoint by hub id or folder, or (default) the tiny Huginn shipped with lsrl."
+    if model: return HuginnForCausalLM.from_pretrained(model).eval(), load_tokenizer(model)
+    from lsrl.tiny import load_tiny
+    return load_tiny()
 
-def depth_report(model, tok, prompt: str = DEMO_PROMPT, depth: int = 8, max_new_tokens: int = 24, seed: int = 0) -> list[dict]:
+def depth_report(model, tok, prompt: str = DEMO_PROMPT, depth: int = 8, max_new_tokens: int = 48, seed: int = 0) -> list[dict]:
     "For every depth k: the snapshot text, the last prompt position's relative step and entropy, and the top token."
-    text = render_chat([{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt}])
+    text = PromptFormat().render(Problem(prompt, "", "demo", "demo"))  # system prompt, question, instruction, chat
     ids = torch.tensor([tok(text, add_special_tokens=False)["input_ids"]])
     g = torch.Generator().manual_seed(seed)
     table = make_state_table(model, 1, ids.shape[1] + max_new_tokens, g)
@@ -56,8 +52,8 @@ def print_depth_report(rows: list[dict], file=None):
 # %% ../nbs/11_cli.ipynb #87c7f25f
 def cmd_demo(args) -> int:
     t0 = time.time()
-    model, tok = demo_model(args.model, args.seed)
-    print(f"model: {args.model or 'tiny random Huginn (byte tokenizer)'}; "
+    model, tok = demo_model(args.model)
+    print(f"model: {args.model or 'the tiny Huginn shipped with lsrl'}; "
           f"{sum(p.numel() for p in model.parameters()):,} parameters; depth r = {args.depth}")
     print(f"prompt: {args.prompt}\n")
     rows = depth_report(model, tok, args.prompt, args.depth, args.max_new_tokens, args.seed)
@@ -70,17 +66,16 @@ def demo_training(model, tok, args, depth_rows: list) -> dict:
     "The rest of the demo: pass@1 before, a short LSRL run with a progress bar, pass@1 after, and report.html."
     from pathlib import Path
     from tqdm.auto import tqdm
-    from lsrl.data import synthetic_problems
     from lsrl.evaluate import evaluate
     from lsrl.grader import default_grader
     from lsrl.grpo import Trainer, TrainConfig
     out = Path(args.out)
-    held_out = synthetic_problems(args.eval_size, seed=1_000_003 + args.seed)
+    held_out = next(iter(eval_problems("tiny" if args.model is None else "synthetic", limit=args.eval_size, seed=args.seed).values()))
     ekw = dict(num_steps=args.depth, max_new_tokens=args.max_new_tokens, batch_size=16, seed=args.seed)
     before = evaluate(model.eval(), tok, held_out, name="before", **ekw)
     print(f"\npass@1 at r = {args.depth} on {len(held_out)} held-out problems before training: {100 * before.accuracy:.1f}%")
     grader = default_grader()
-    cfg = TrainConfig(mode="lsrl", num_steps=args.depth, group_size=4, prompts_per_update=4, micro_batches=2, updates=args.updates,
+    cfg = TrainConfig(mode="lsrl", model=args.model or "tiny", num_steps=args.depth, group_size=4, prompts_per_update=4, micro_batches=2, updates=args.updates,
                       max_new_tokens=args.max_new_tokens, lr=args.lr, train_size=64, seed=args.seed, checkpoint_every=args.updates)
     print(f"LSRL training: {cfg.updates} updates x {cfg.prompts_per_update} prompts x G = {cfg.group_size}, grader: {type(grader).__name__}")
     bar = tqdm(total=cfg.updates, desc="lsrl", unit="update")
@@ -114,7 +109,7 @@ def demo_report(out, args, depth_rows: list, history: list, before, after):
     table = "".join(f"<tr><td>{r['depth']}</td><td>{r['rel_step']:.4f}</td><td>{r['entropy']:.3f}</td><td>{html.escape(repr(r['top_token']))}</td>"
                     f"<td><code>{html.escape(r['text'])}</code></td></tr>" for r in depth_rows)
     doc = f"""<html><head><meta charset='utf-8'><title>lsrl demo</title></head><body style='font-family:sans-serif;max-width:1100px'>
-<h2>lsrl demo</h2><p>model: {html.escape(args.model or 'tiny random Huginn')}; depth r = {args.depth}</p>
+<h2>lsrl demo</h2><p>model: {html.escape(args.model or 'the tiny Huginn shipped with lsrl')}; depth r = {args.depth}</p>
 <h3>What every depth decodes</h3><p>{html.escape(args.prompt)}</p>
 <table border='1' cellpadding='4' style='border-collapse:collapse'><tr><th>k</th><th>|ds|/|s|</th><th>entropy</th><th>top</th><th>snapshot</th></tr>{table}</table>
 <h3>LSRL training</h3>{fig.to_html(full_html=False, include_plotlyjs=True)}
@@ -165,14 +160,16 @@ def _variant(spec: str):
     return Variant(name, None if path in ("", "base") else path, int(r))
 
 def eval_problems(data: str, split: str = "test", limit: Optional[int] = None, seed: int = 0) -> dict:
-    "name -> problems: 'synthetic' (a held-out seed), 'gsm8k', 'mathqa', or kind:source (gsm8k:/path.jsonl, math:/path)."
+    "name -> problems: 'synthetic' or 'tiny' (held-out seeds), 'gsm8k', 'mathqa', or kind:source (gsm8k:/path.jsonl, math:/path)."
     from lsrl.data import load_gsm8k, load_math, load_mathqa, synthetic_problems
+    from lsrl.tiny import tiny_problems
     out = {}
     for item in data.split(","):
         kind, _, src = item.partition(":")
         if kind == "synthetic": out[kind] = synthetic_problems(limit or 100, seed=1_000_003 + seed); continue
+        if kind == "tiny": out[kind] = tiny_problems(limit or 100, "heldout", seed); continue
         loader = dict(gsm8k=load_gsm8k, mathqa=load_mathqa, math=load_math).get(kind)
-        if loader is None: raise SystemExit(f"--data {item!r}: use synthetic, gsm8k, mathqa or math:<path>, optionally kind:<file or hub id>")
+        if loader is None: raise SystemExit(f"--data {item!r}: use synthetic, tiny, gsm8k, mathqa or math:<path>, optionally kind:<file or hub id>")
         if kind == "math" and not src: raise SystemExit("MATH is never downloaded by lsrl: pass math:<path or dataset id you obtained>")
         loaded = loader(src, split, limit) if src else loader(split=split, limit=limit)
         if loaded.skipped: print(f"{kind}: {loaded.report()}", file=sys.stderr)
@@ -187,7 +184,7 @@ def cmd_eval(args) -> int:
     dev = resolve_device(args.device)
     model, tok = load_model_and_tokenizer(args.model, dev, args.seed)
     model = model.to(dev).eval()
-    data = eval_problems(args.data, args.split, args.limit, args.seed)
+    data = eval_problems(args.data or ("tiny" if args.model == "tiny" else "synthetic"), args.split, args.limit, args.seed)
     kw = dict(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, seed=args.seed)
     variants = [_variant(v) for v in args.variant or []]
     if args.adapter and not variants: variants = [Variant("adapter", args.adapter, args.depth)]
@@ -216,10 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"lsrl {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="what every depth decodes, a short LSRL run, pass@1 before/after and an HTML report")
-    d.add_argument("--model", default=None, help="hub id or checkpoint folder (default: a tiny random model)")
+    d.add_argument("--model", default=None, help="hub id or checkpoint folder (default: the shipped tiny Huginn)")
     d.add_argument("--prompt", default=DEMO_PROMPT)
     d.add_argument("--depth", type=int, default=8, help="recurrent depth r")
-    d.add_argument("--max-new-tokens", type=int, default=24)
+    d.add_argument("--max-new-tokens", type=int, default=48)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--updates", type=int, default=4, help="LSRL updates of the short training run (0: only the depth report)")
     d.add_argument("--lr", type=float, default=1e-3, help="learning rate of the demo run (the paper's 2e-6 moves a tiny model too little)")
@@ -233,8 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--restart", action="store_true", help="ignore existing checkpoints")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("eval", help="greedy pass@1 at depth r, depth sweeps (--sweep) and variant tables (--variant)")
-    e.add_argument("--model", default="tiny", help="hub id, checkpoint folder or 'tiny' (default)")
-    e.add_argument("--data", default="synthetic", help="comma list: synthetic, gsm8k, mathqa, math:<path> (kind:<file or id> for local files)")
+    e.add_argument("--model", default="tiny", help="hub id, checkpoint folder, 'tiny' (the shipped model, default) or 'tiny-random'")
+    e.add_argument("--data", default=None, help="comma list: tiny, synthetic, gsm8k, mathqa, math:<path> (kind:<file or id> for local files); "
+                   "default: tiny for the tiny model, else synthetic")
     e.add_argument("--split", default="test")
     e.add_argument("--limit", type=int, default=None, help="first N problems of each dataset")
     e.add_argument("--depth", type=int, default=8, help="recurrent depth r")

@@ -137,7 +137,7 @@ MODE_DEFAULTS = dict(outcome=_LSRL_DEFAULTS, lsrl=_LSRL_DEFAULTS,
 class TrainConfig(Config):
     "Everything a GRPO run depends on. `None` = the mode's paper default (`MODE_DEFAULTS`), filled in on creation."
     mode: str = "lsrl"                       # outcome | lsrl | hrpo
-    model: str = "tiny"                      # tiny (random Huginn), tiny-qwen2 / tiny-llama (random HF), a hub id or folder
+    model: str = "tiny"                      # tiny (the shipped trained Huginn), tiny-random, tiny-qwen2 / tiny-llama (random HF), a hub id or folder
     num_steps: int = 8                       # depth r for rollout, snapshots and loss (Huginn)
     backprop_depth: Optional[int] = None     # b: gradient through the last b steps (default r: full BPTT)
     group_size: int = 8                      # G
@@ -181,7 +181,7 @@ class TrainConfig(Config):
     grader_model: str = "gpt-4.1-nano"
     grader_base_url: Optional[str] = None
     grader_cache: Optional[str] = None
-    data: str = "synthetic"                  # synthetic | a GSM8K file or hub id
+    data: Optional[str] = None               # synthetic | tiny (the tiny model's task) | a GSM8K file or hub id; None: tiny for model='tiny', else synthetic
     train_size: int = 500
     seed: int = 0
     checkpoint_every: int = 1
@@ -191,6 +191,7 @@ class TrainConfig(Config):
     def __post_init__(self):
         for k, v in MODE_DEFAULTS.get(self.mode, {}).items():
             if getattr(self, k) is None: setattr(self, k, v)
+        if self.data is None: self.data = "tiny" if self.model == "tiny" else "synthetic"
         super().__post_init__()
 
     def problems(self):
@@ -211,7 +212,7 @@ class TrainConfig(Config):
         if not 0 < self.top_p <= 1 or self.temperature <= 0 or self.top_k < 0: out.append("need temperature > 0, 0 < top_p <= 1 and top_k >= 0")
         if self.ref_inputs not in ("tokens", "hybrid"): out.append(f"ref_inputs={self.ref_inputs!r}: use tokens or hybrid")
         if not 0 < self.gate_r_min < self.gate_r_max < 1: out.append("need 0 < gate_r_min < gate_r_max < 1")
-        if self.mode != "hrpo" and self.model.startswith("tiny-"): out.append(f"model={self.model!r}: modes outcome and lsrl train Huginn (use model='tiny')")
+        if self.mode != "hrpo" and self.model in ("tiny-qwen2", "tiny-llama"): out.append(f"model={self.model!r}: modes outcome and lsrl train Huginn (use model='tiny')")
         return out
 
     @property
@@ -249,8 +250,11 @@ def tiny_hf_model_and_tokenizer(arch: str = "qwen2", seed: int = 0):
     return cls(c), tok
 
 def load_model_and_tokenizer(name: str, device: str = "cpu", seed: int = 0):
-    "(model, tokenizer) for `TrainConfig.model`: tiny / tiny-qwen2 / tiny-llama, a Huginn checkpoint, or any HF causal LM."
-    if name == "tiny": return tiny_model_and_tokenizer(seed)
+    "(model, tokenizer) for `TrainConfig.model`: tiny (shipped, trained) / tiny-random / tiny-qwen2 / tiny-llama, a Huginn checkpoint, or any HF causal LM."
+    if name == "tiny":
+        from lsrl.tiny import load_tiny  # lsrl.tiny comes later in the module order
+        return load_tiny()
+    if name == "tiny-random": return tiny_model_and_tokenizer(seed)
     if name.startswith("tiny-"): return tiny_hf_model_and_tokenizer(name[5:], seed)
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     local = Path(name) / "config.json"
@@ -341,6 +345,9 @@ class Trainer:
     # -- set-up -----------------------------------------------------------------------------------------------------
     def _load_problems(self):
         if self.cfg.data == "synthetic": return synthetic_problems(self.cfg.train_size, seed=self.cfg.seed)
+        if self.cfg.data == "tiny":
+            from lsrl.tiny import tiny_problems
+            return tiny_problems(self.cfg.train_size, "train", seed=self.cfg.seed)
         from lsrl.data import load_gsm8k, subset
         loaded = load_gsm8k(self.cfg.data, "train")
         return subset(loaded.problems, min(self.cfg.train_size, len(loaded)), self.cfg.seed)

@@ -157,7 +157,7 @@ class MarkerTracker:
             if got != self.naive_answered(ids): return False
         return True
 
-# %% ../nbs/06_hrpo.ipynb #35579bac
+# %% ../nbs/06_hrpo.ipynb #f01d7cf1
 class HFHost:
     "A Hugging Face causal LM as an HRPO host: input embeddings, and one forward with a DynamicCache."
     def __init__(self, model): self.model = model
@@ -278,7 +278,7 @@ def hybrid_rollout(model, gate: HybridGate, input_ids: Tensor, attention_mask: O
                          completion_mask=comp, rollout_logps=torch.stack(logps, 1), prompt_length=P, temperature=temperature,
                          state_table=getattr(host, "state_table", None))
 
-# %% ../nbs/06_hrpo.ipynb #111ae79a
+# %% ../nbs/06_hrpo.ipynb #075f4dc1
 def replay_inputs(host, gate: HybridGate, ro: HybridRollout) -> Tensor:
     "Input embeddings of prompt + fed completion tokens, thinking positions mixed with the current gate (differentiable)."
     ids = ro.sequences[:, :-1]
@@ -314,7 +314,7 @@ def _replay_host(model, ro: HybridRollout):
         raise ValueError("pass host=HuginnHost(model, num_steps, state_table=rollout.state_table) to replay on Huginn")
     return HFHost(model)
 
-# %% ../nbs/06_hrpo.ipynb #e2a16efc
+# %% ../nbs/06_hrpo.ipynb #da169590
 def count_marker(text: str, marker: str = "####") -> int:
     "Non-overlapping left-to-right count ('#####' counts once, '########' twice)."
     return text.count(marker)
@@ -341,7 +341,7 @@ def hrpo_metrics(ro, texts: Optional[Sequence[str]] = None, marker: str = "####"
     if texts is not None: out["answer_marker_rate"] = sum(count_marker(t, marker) == 1 for t in texts) / max(len(texts), 1)
     return out
 
-# %% ../nbs/06_hrpo.ipynb #0ccfd773
+# %% ../nbs/06_hrpo.ipynb #e0c02c90
 def hrpo_reward(completion: str, gold: str, kind: str = "gsm8k", marker: str = "####", options: Optional[dict] = None) -> Optional[float]:
     "1.0 iff the marker occurs exactly once and the answer after it matches; None if the gold answer cannot be parsed."
     if kind == "gsm8k" and parse_number(gold) is None: return None

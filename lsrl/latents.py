@@ -17,7 +17,7 @@ from .huginn import HuginnCache, HuginnForCausalLM, stop_token_set, process_logi
 __all__ = ['LatentTrace', 'decode_depth', 'collect_latents', 'shared_prefix_attention', 'SharedPrefixCache', 'Snapshots',
            'make_state_table', 'decode_snapshots']
 
-# %% ../nbs/02_latents.ipynb #74d7d373
+# %% ../nbs/02_latents.ipynb #f874926a
 @dataclass
 class LatentTrace:
     "Every depth of one forward: raw states, decoded logits and per-depth statistics (index k = depth k)."
@@ -61,7 +61,7 @@ def _refuse_padding(attention_mask: Optional[Tensor]):
         raise ValueError("lsrl.latents works on unpadded prompts of equal length: run padded prompts one row at a time "
                          "(or group them by length); the model's forward and generate handle padding themselves")
 
-# %% ../nbs/02_latents.ipynb #911354a5
+# %% ../nbs/02_latents.ipynb #0344daec
 def shared_prefix_attention(q: Tensor, Kp: Tensor, Vp: Tensor, Ko: Tensor, Vo: Tensor) -> Tensor:
     """Softmax attention of one new query per row over [prefix ; own] keys, in fp32.
 
@@ -103,7 +103,7 @@ class SharedPrefixCache:
         else: Kp, Vp = self.prompt.read(slot)
         return shared_prefix_attention(q, Kp, Vp, Ko, Vo)
 
-# %% ../nbs/02_latents.ipynb #28c8e27f
+# %% ../nbs/02_latents.ipynb #7efb5fc0
 @dataclass
 class Snapshots:
     "Per-depth snapshots of B prompt rows (and optionally their sampled final completions at depth r)."

@@ -9,7 +9,7 @@ from lsrl.grpo import Trainer, TrainConfig, seed_for, tiny_model_and_tokenizer
 from lsrl.huginn import HuginnConfig
 from lsrl.latents import make_state_table
 
-TINY = dict(model="tiny", num_steps=2, group_size=2, prompts_per_update=2, micro_batches=1, max_new_tokens=4, train_size=4,
+TINY = dict(model="tiny-random", num_steps=2, group_size=2, prompts_per_update=2, micro_batches=1, max_new_tokens=4, train_size=4,
             grader="symbolic", updates=1, lr=1e-2)
 
 
@@ -52,7 +52,7 @@ def test_resolve_adapter_errors_clearly(tmp_path):
 def test_cli_eval_variants_and_missing_math_path(tmp_path, capsys):
     from lsrl.cli import main
     Trainer(TrainConfig(**TINY, mode="outcome"), tmp_path / "run").train()
-    assert main(["eval", "--limit", "2", "--max-new-tokens", "3", "--out", str(tmp_path / "o"),
+    assert main(["eval", "--model", "tiny-random", "--limit", "2", "--max-new-tokens", "3", "--out", str(tmp_path / "o"),
                  "--variant", "base=base@2", "--variant", f"tuned={tmp_path / 'run'}@2"]) == 0
     out = capsys.readouterr().out
     assert "| base | 2 |" in out and "| tuned | 2 |" in out

@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 from lsrl.grpo import Trainer, TrainConfig, add_core_lora, tiny_model_and_tokenizer, trainable_report
 
-TINY = dict(model="tiny", num_steps=2, group_size=2, prompts_per_update=2, micro_batches=1, max_new_tokens=6, train_size=8,
+TINY = dict(model="tiny-random", num_steps=2, group_size=2, prompts_per_update=2, micro_batches=1, max_new_tokens=6, train_size=8,
             grader="symbolic", lr=1e-3, seed=3)
 TIMING = ("peak_memory_mb",)  # and every time_* key
 
@@ -77,7 +77,7 @@ def test_killed_run_resumes_exactly(tmp_path):
 def _strip(h): return [{k: v for k, v in m.items() if k not in TIMING and not k.startswith("time_")} for m in h]
 
 
-@pytest.mark.parametrize("model", ["tiny-qwen2", "tiny"])
+@pytest.mark.parametrize("model", ["tiny-qwen2", "tiny-random"])
 def test_hrpo_short_run_logs_hidden_ratios_and_trains_the_gate(tmp_path, model):
     cfg = TrainConfig(**{**TINY, "model": model, "lr": None, "max_new_tokens": 8}, mode="hrpo", updates=2, lr_schedule="constant")
     tr = Trainer(cfg, tmp_path)
