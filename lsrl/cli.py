@@ -68,9 +68,10 @@ def demo_training(model, tok, args, depth_rows: list) -> dict:
     from tqdm.auto import tqdm
     from lsrl.evaluate import evaluate
     from lsrl.grader import default_grader
-    from lsrl.grpo import Trainer, TrainConfig
+    from lsrl.grpo import Trainer, TrainConfig, default_data
     out = Path(args.out)
-    held_out = next(iter(eval_problems("tiny" if args.model is None else "synthetic", limit=args.eval_size, seed=args.seed).values()))
+    kind = default_data(args.model or "tiny")
+    held_out = eval_problems(kind, limit=args.eval_size, seed=args.seed)[kind]
     ekw = dict(num_steps=args.depth, max_new_tokens=args.max_new_tokens, batch_size=16, seed=args.seed)
     before = evaluate(model.eval(), tok, held_out, name="before", **ekw)
     print(f"\npass@1 at r = {args.depth} on {len(held_out)} held-out problems before training: {100 * before.accuracy:.1f}%")
@@ -180,11 +181,11 @@ def cmd_eval(args) -> int:
     from tqdm.auto import tqdm
     from lsrl.config import resolve_device
     from lsrl.evaluate import Variant, compare_variants, depth_sweep, evaluate, save_report, table_markdown
-    from lsrl.grpo import load_model_and_tokenizer
+    from lsrl.grpo import default_data, load_model_and_tokenizer
     dev = resolve_device(args.device)
     model, tok = load_model_and_tokenizer(args.model, dev, args.seed)
     model = model.to(dev).eval()
-    data = eval_problems(args.data or ("tiny" if args.model == "tiny" else "synthetic"), args.split, args.limit, args.seed)
+    data = eval_problems(args.data or default_data(args.model), args.split, args.limit, args.seed)
     kw = dict(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, seed=args.seed)
     variants = [_variant(v) for v in args.variant or []]
     if args.adapter and not variants: variants = [Variant("adapter", args.adapter, args.depth)]

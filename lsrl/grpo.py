@@ -26,8 +26,8 @@ from .rewards import RewardConfig, group_advantages, outcome_reward, total_rewar
 # %% auto #0
 __all__ = ['LOSS_TYPES', 'CORE_LORA_TARGETS', 'ALL_BLOCK_LORA_TARGETS', 'MODES', 'MODE_DEFAULTS', 'k3_kl', 'aggregate',
            'policy_loss', 'AdaptiveKLController', 'add_core_lora', 'trainable_report', 'lora_targets_for',
-           'quantize_int8', 'TrainConfig', 'seed_for', 'tiny_model_and_tokenizer', 'tiny_hf_model_and_tokenizer',
-           'load_model_and_tokenizer', 'dist_info', 'lr_factor', 'Rollout', 'Trainer']
+           'quantize_int8', 'default_data', 'TrainConfig', 'seed_for', 'tiny_model_and_tokenizer',
+           'tiny_hf_model_and_tokenizer', 'load_model_and_tokenizer', 'dist_info', 'lr_factor', 'Rollout', 'Trainer']
 
 # %% ../nbs/07_grpo.ipynb #2977bb19
 def k3_kl(logp: Tensor, ref_logp: Tensor) -> Tensor:
@@ -128,6 +128,10 @@ MODES = ("outcome", "lsrl", "hrpo")
 _LSRL_DEFAULTS = dict(lr=2e-6, lr_schedule="constant", weight_decay=0.0, adam_beta2=0.999, max_grad_norm=1.0, loss_type="dr_grpo",
                       scale_rewards="none", beta=0.1, adaptive_kl=True, lora_r=8, lora_alpha=16, lora_targets="core",
                       temperature=0.7, top_p=0.95, top_k=0, prompts_per_update=32, micro_batches=4, max_new_tokens=256)
+def default_data(model: str) -> str:
+    "The training/eval problems a model gets when none are named: the shipped tiny model's own task, else synthetic."
+    return "tiny" if model == "tiny" else "synthetic"
+
 MODE_DEFAULTS = dict(outcome=_LSRL_DEFAULTS, lsrl=_LSRL_DEFAULTS,
                      hrpo=dict(lr=5e-6, lr_schedule="cosine", weight_decay=0.1, adam_beta2=0.99, max_grad_norm=0.1, loss_type="grpo",
                                scale_rewards="group", beta=0.005, adaptive_kl=False, lora_r=32, lora_alpha=64, lora_targets="all",
@@ -191,7 +195,7 @@ class TrainConfig(Config):
     def __post_init__(self):
         for k, v in MODE_DEFAULTS.get(self.mode, {}).items():
             if getattr(self, k) is None: setattr(self, k, v)
-        if self.data is None: self.data = "tiny" if self.model == "tiny" else "synthetic"
+        if self.data is None: self.data = default_data(self.model)
         super().__post_init__()
 
     def problems(self):
