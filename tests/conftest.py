@@ -5,6 +5,11 @@ import torch
 sys.path.insert(0, os.path.dirname(__file__))  # tests/golden.py and helpers
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
+from hypothesis import settings
+# CI machines are shared: a per-example deadline would fail on timing noise, not on behaviour
+settings.register_profile("lsrl", deadline=None, print_blob=True)
+settings.load_profile("lsrl")
+
 
 def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available(): return

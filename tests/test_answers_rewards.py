@@ -2,7 +2,7 @@
 from decimal import Decimal
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 from lsrl.answers import (SafeVerifier, canonical_number, check_answer, extract_boxed, extract_flexible, extract_number,
                           gsm8k_gold, numbers_equal, parse_mathqa_options, extract_mathqa)
 from lsrl.rewards import RewardConfig, group_advantages, minmax_normalize, process_reward, step_rewards, total_reward
@@ -72,6 +72,10 @@ scores = st.lists(st.lists(st.floats(0, 2, allow_nan=False), min_size=3, max_siz
 @given(scores, st.floats(0.1, 5), st.floats(-3, 3), st.sampled_from(["group_per_depth", "group_all"]))
 def test_minmax_is_bounded_and_affine_invariant(x, a, b, norm):
     t = torch.tensor(x, dtype=torch.float64)
+    # "constant" is decided by an absolute eps (1e-8), so a span within a few eps of it can flip under scaling;
+    # invariance is claimed for groups that are exactly constant or clearly spread out
+    span = t.amax(dim=0) - t.amin(dim=0) if norm == "group_per_depth" else (t.max() - t.min()).reshape(1)
+    assume(bool(((span == 0) | (span > 1e-6)).all()))
     n = minmax_normalize(t, norm)
     assert not n.isnan().any() and (n >= 0).all() and (n <= 1 + 1e-12).all()
     assert torch.allclose(minmax_normalize(a * t + b, norm), n, atol=1e-6)
