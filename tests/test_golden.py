@@ -42,7 +42,10 @@ def test_logits_per_depth(gm, r):
     lg = gm(ids, num_steps=r, input_states=s0).logits
     assert close(lg[0, -1, :4], LAST4[r])
     assert abs(lg.sum().item() - SUMS[r][0]) < 1e-3 and abs(lg.abs().mean().item() - SUMS[r][1]) < TOL
-    assert lg[0].argmax(-1).tolist() == ARGMAX[r]
+    # the reference's top token at every position is ours too, up to float noise: some positions are near-ties
+    # (top-two gap < 1e-6), where another CPU's summation order may swap the two
+    top = lg[0].gather(-1, torch.tensor(ARGMAX[r])[:, None]).squeeze(-1)
+    assert (top >= lg[0].amax(-1) - 1e-5).all()
 
 
 def test_raw_states_and_latent_states(gm):

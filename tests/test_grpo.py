@@ -1,6 +1,6 @@
 """GRPO trainer: updates in every mode (symbolic grader and the local OpenAI-compatible server), LoRA gradients,
 non-finite loss handling, log-prob replay, and kill-and-resume equality with a killed subprocess."""
-import json, math, signal, subprocess, sys, time
+import json, math, os, signal, subprocess, sys, time
 import pytest
 from pathlib import Path
 import torch
@@ -59,8 +59,9 @@ def test_killed_run_resumes_exactly(tmp_path):
     ref = full.train()
     run = tmp_path / "killed"
     exe = Path(sys.executable).parent / "lsrl"
+    env = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()))  # same thread count, same float sums as here
     proc = subprocess.Popen([str(exe), "train", "--config", str(tmp_path / "cfg.toml"), "--run-dir", str(run)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 240
     while not (run / "ckpt-000002").exists() and proc.poll() is None and time.time() < deadline: time.sleep(0.05)
     proc.send_signal(signal.SIGKILL); proc.wait()
