@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--updates", type=int, default=4, help="LSRL updates of the short training run (0: only the depth report)")
     d.add_argument("--lr", type=float, default=1e-3, help="learning rate of the demo run (the paper's 2e-6 moves a tiny model too little)")
-    d.add_argument("--eval-size", type=int, default=16, help="held-out problems for pass@1 before and after")
+    d.add_argument("--eval-size", type=int, default=64, help="held-out problems for pass@1 before and after")
     d.add_argument("--out", default="runs/demo", help="folder for the training run, results.json and report.html")
     d.set_defaults(func=cmd_demo)
     t = sub.add_parser("train", help="GRPO/HRPO training (mode outcome, lsrl or hrpo); resumes from the run folder's latest checkpoint")
