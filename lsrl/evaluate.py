@@ -71,24 +71,33 @@ def _left_pad(rows: list, pad: int):
     mask = torch.tensor([[0] * (L - len(r)) + [1] * len(r) for r in rows])
     return ids, mask
 
+def _hf_greedy(model, ids, mask, max_new_tokens: int, stops: list, pad: int) -> tuple:
+    "Hugging Face greedy `generate`: (new tokens, mask that keeps each row up to and including its first stop token)."
+    new = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
+                         eos_token_id=stops, pad_token_id=pad)[:, ids.shape[1]:]
+    stop = torch.isin(new, torch.tensor(stops, device=new.device)).long()
+    return new, (stop.cumsum(1) - stop) == 0   # 0 stops strictly before this position
+
 @torch.no_grad()
 def greedy_completions(model, tokenizer, problems: Sequence[Problem], num_steps: int = 8, max_new_tokens: int = 256,
                        batch_size: int = 16, seed: int = 0, prompt_format: Optional[PromptFormat] = None, gate=None,
                        progress: Optional[Callable[[int], None]] = None) -> list:
     """Greedy completions at depth r, batched with left padding. Each problem's s_0 rows come from its own seed.
-    With an HRPO `gate`, decoding is the hybrid rollout (greedy) the gate was trained with."""
+    With an HRPO `gate`, decoding is the hybrid rollout (greedy) the gate was trained with; a Hugging Face model
+    without a gate decodes with its own `generate` (`num_steps` does not apply)."""
     fmt = prompt_format or PromptFormat()
     dev = next(p for p in model.parameters()).device
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     huginn = isinstance(base, HuginnForCausalLM)
     pad = tokenizer.pad_token_id or 0
+    if not huginn:
+        from lsrl.grpo import _hf_stop_tokens
+        stops = _hf_stop_tokens(base, tokenizer)
     if gate is not None:
         from lsrl.hrpo import HFHost, HuginnHost, MarkerTracker, hybrid_rollout
-        from lsrl.grpo import _hf_stop_tokens
         from lsrl.huginn import stop_token_set
         tracker = MarkerTracker(tokenizer)
-        stops = sorted(stop_token_set(base.config)) if huginn else _hf_stop_tokens(base, tokenizer)
-    elif not huginn: raise ValueError("greedy_completions decodes lsrl's Huginn, or a Hugging Face model with an HRPO gate")
+        if huginn: stops = sorted(stop_token_set(base.config))
     texts = []
     model.eval()
     for start in range(0, len(problems), batch_size):
@@ -107,9 +116,11 @@ def greedy_completions(model, tokenizer, problems: Sequence[Problem], num_steps:
             ro = hybrid_rollout(model, gate, ids, mask, max_new_tokens, tracker=tracker, do_sample=False,
                                 stop_tokens=stops, pad_token_id=pad, host=host)
             comp, cmask = ro.completions, ro.completion_mask
-        else:
+        elif huginn:
             g = model.generate(ids, attention_mask=mask, num_steps=num_steps, max_new_tokens=max_new_tokens, do_sample=False, state_table=table)
             comp, cmask = g.new_tokens, g.completion_mask
+        else:
+            comp, cmask = _hf_greedy(model, ids, mask, max_new_tokens, stops, pad)
         texts += [tokenizer.decode(c[m.bool()].tolist(), skip_special_tokens=True) for c, m in zip(comp, cmask)]
         if progress: progress(len(chunk))
     return texts
@@ -133,7 +144,7 @@ def evaluate(model, tokenizer, problems: Sequence[Problem], num_steps: int = 8, 
                     seconds=round(time.perf_counter() - t0, 2))
     return EvalResult(name, num_steps, acc, len(scored), len(records) - len(scored), extra, gf, records, settings)
 
-# %% ../nbs/08_eval.ipynb #af04c6ce
+# %% ../nbs/08_eval.ipynb #83039d32
 def depth_sweep(model, tokenizer, problems: Sequence[Problem], depths: Sequence[int] = (1, 2, 4, 8, 16, 32), name: str = "model",
                 reference_depth: int = 8, **kw) -> list:
     "`evaluate` at every depth; each result's metrics gain `flops_rel_r8` (FLOPs per token relative to `reference_depth`)."
@@ -213,7 +224,7 @@ def table_markdown(rows: list) -> str:
         lines.append(f"| {r['model']} | {r['depth']} | {accs} | {rel} |")
     return "\n".join(lines)
 
-# %% ../nbs/08_eval.ipynb #562ca60a
+# %% ../nbs/08_eval.ipynb #af50b982
 def sweep_figure(sweeps: dict):
     "Plotly figure: accuracy (%) against depth r per model, and FLOPs per token relative to r = 8."
     import plotly.graph_objects as go
