@@ -67,9 +67,11 @@ bench: $(STAMP)
 	OMP_NUM_THREADS=2 $(BIN)/python bench/hrpo_rollout.py
 	OMP_NUM_THREADS=2 $(BIN)/python bench/train_step.py
 
-# Re-train the tiny Huginn shipped in lsrl/assets/tiny-huginn (recipe: nbs/09_tiny.ipynb; about an hour on 2 cores)
+# Re-train the tiny models shipped in lsrl/assets: the Huginn (tiny) and the causal LM (tiny-causal)
+# (recipe: nbs/09_tiny.ipynb; about 70 + 10 minutes on 2 cores)
 tiny: $(STAMP)
 	OMP_NUM_THREADS=2 $(BIN)/python -m lsrl.tiny --out lsrl/assets/tiny-huginn
+	OMP_NUM_THREADS=2 $(BIN)/python -m lsrl.tiny --arch qwen2 --out lsrl/assets/tiny-causal
 
 clean-venv:
 	rm -rf $(VENV)

@@ -129,8 +129,8 @@ _LSRL_DEFAULTS = dict(lr=2e-6, lr_schedule="constant", weight_decay=0.0, adam_be
                       scale_rewards="none", beta=0.1, adaptive_kl=True, lora_r=8, lora_alpha=16, lora_targets="core",
                       temperature=0.7, top_p=0.95, top_k=0, prompts_per_update=32, micro_batches=4, max_new_tokens=256)
 def default_data(model: str) -> str:
-    "The training/eval problems a model gets when none are named: the shipped tiny model's own task, else synthetic."
-    return "tiny" if model == "tiny" else "synthetic"
+    "The training/eval problems a model gets when none are named: the shipped tiny models' own task, else synthetic."
+    return "tiny" if model in ("tiny", "tiny-causal") else "synthetic"
 
 MODE_DEFAULTS = dict(outcome=_LSRL_DEFAULTS, lsrl=_LSRL_DEFAULTS,
                      hrpo=dict(lr=5e-6, lr_schedule="cosine", weight_decay=0.1, adam_beta2=0.99, max_grad_norm=0.1, loss_type="grpo",
@@ -141,7 +141,7 @@ MODE_DEFAULTS = dict(outcome=_LSRL_DEFAULTS, lsrl=_LSRL_DEFAULTS,
 class TrainConfig(Config):
     "Everything a GRPO run depends on. `None` = the mode's paper default (`MODE_DEFAULTS`), filled in on creation."
     mode: str = "lsrl"                       # outcome | lsrl | hrpo
-    model: str = "tiny"                      # tiny (the shipped trained Huginn), tiny-random, tiny-qwen2 / tiny-llama (random HF), a hub id or folder
+    model: str = "tiny"                      # tiny (the shipped trained Huginn), tiny-random, tiny-causal (shipped trained Qwen2), tiny-qwen2 / tiny-llama (random HF), a hub id or folder
     num_steps: int = 8                       # depth r for rollout, snapshots and loss (Huginn)
     backprop_depth: Optional[int] = None     # b: gradient through the last b steps (default r: full BPTT)
     group_size: int = 8                      # G
@@ -216,7 +216,7 @@ class TrainConfig(Config):
         if not 0 < self.top_p <= 1 or self.temperature <= 0 or self.top_k < 0: out.append("need temperature > 0, 0 < top_p <= 1 and top_k >= 0")
         if self.ref_inputs not in ("tokens", "hybrid"): out.append(f"ref_inputs={self.ref_inputs!r}: use tokens or hybrid")
         if not 0 < self.gate_r_min < self.gate_r_max < 1: out.append("need 0 < gate_r_min < gate_r_max < 1")
-        if self.mode != "hrpo" and self.model in ("tiny-qwen2", "tiny-llama"): out.append(f"model={self.model!r}: modes outcome and lsrl train Huginn (use model='tiny')")
+        if self.mode != "hrpo" and self.model in ("tiny-causal", "tiny-qwen2", "tiny-llama"): out.append(f"model={self.model!r}: modes outcome and lsrl train Huginn (use model='tiny')")
         return out
 
     @property
@@ -254,10 +254,10 @@ def tiny_hf_model_and_tokenizer(arch: str = "qwen2", seed: int = 0):
     return cls(c), tok
 
 def load_model_and_tokenizer(name: str, device: str = "cpu", seed: int = 0):
-    "(model, tokenizer) for `TrainConfig.model`: tiny (shipped, trained) / tiny-random / tiny-qwen2 / tiny-llama, a Huginn checkpoint, or any HF causal LM."
-    if name == "tiny":
-        from lsrl.tiny import load_tiny  # lsrl.tiny comes later in the module order
-        return load_tiny()
+    "(model, tokenizer) for `TrainConfig.model`: tiny / tiny-causal (shipped, trained), tiny-random / tiny-qwen2 / tiny-llama, a Huginn checkpoint, or any HF causal LM."
+    if name in ("tiny", "tiny-causal"):
+        from lsrl.tiny import TINY_CAUSAL_DIR, load_tiny  # lsrl.tiny comes later in the module order
+        return load_tiny(TINY_CAUSAL_DIR if name == "tiny-causal" else None)
     if name == "tiny-random": return tiny_model_and_tokenizer(seed)
     if name.startswith("tiny-"): return tiny_hf_model_and_tokenizer(name[5:], seed)
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32

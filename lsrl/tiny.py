@@ -12,18 +12,20 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 import lsrl
 from .data import Problem, PromptFormat, SyntheticSpec, synthetic_problems
 from .huginn import HUGINN_CHAT_TEMPLATE, SPECIAL_TOKENS, HuginnConfig, HuginnForCausalLM
 
 # %% auto #0
-__all__ = ['TINY_SPEC', 'TINY_DIR', 'HELDOUT_SEED', 'tiny_problems', 'training_text', 'build_tokenizer', 'tokenizer_corpus',
-           'tiny_config', 'sft_batch', 'PretrainConfig', 'pretrain', 'depth_accuracy', 'save_tiny', 'load_tiny',
-           'tiny_report', 'regenerate', 'main']
+__all__ = ['TINY_SPEC', 'TINY_DIR', 'TINY_CAUSAL_DIR', 'HELDOUT_SEED', 'tiny_problems', 'training_text', 'build_tokenizer',
+           'tokenizer_corpus', 'tiny_config', 'tiny_causal_config', 'sft_batch', 'PretrainConfig', 'tiny_model',
+           'sft_loss', 'pretrain', 'depth_accuracy', 'save_tiny', 'load_tiny', 'tiny_report', 'regenerate', 'main']
 
 # %% ../nbs/09_tiny.ipynb #8d179af4
 TINY_SPEC = SyntheticSpec(min_steps=1, max_steps=3, max_value=20, max_factor=3)
 TINY_DIR = Path(lsrl.__file__).parent / "assets" / "tiny-huginn"
+TINY_CAUSAL_DIR = Path(lsrl.__file__).parent / "assets" / "tiny-causal"
 HELDOUT_SEED = 10**6  # training problems use seeds below this
 
 def tiny_problems(n: int, split: str = "heldout", seed: int = 0) -> list:
@@ -60,13 +62,25 @@ def tokenizer_corpus(n: int = 4000, seed: int = 0) -> list:
 def tiny_config(tokenizer, n_embd: int = 128, n_heads: int = 4, intermediate_size: int = 384, block_size: int = 256,
                 mean_recurrence: int = 8, mean_backprop_depth: int = 4) -> HuginnConfig:
     "The tiny Huginn's config for `tokenizer` (special ids and stop tokens from the tokenizer)."
-    stops = [tokenizer.convert_tokens_to_ids(t) for t in ("<|end_turn|>", "<|end_text|>")]
     return HuginnConfig.tiny(n_embd=n_embd, n_heads=n_heads, intermediate_size=intermediate_size, vocab_size=len(tokenizer),
                              block_size=block_size, mean_recurrence=mean_recurrence, mean_backprop_depth=mean_backprop_depth,
                              bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                             pad_token_id=tokenizer.pad_token_id, stop_token_ids=stops)
+                             pad_token_id=tokenizer.pad_token_id, stop_token_ids=_stops(tokenizer))
+
+def _stops(tokenizer) -> list:
+    return [tokenizer.convert_tokens_to_ids(t) for t in ("<|end_turn|>", "<|end_text|>")]
 
 # %% ../nbs/09_tiny.ipynb #081f05bc
+def tiny_causal_config(tokenizer, n_embd: int = 128, n_heads: int = 4, intermediate_size: int = 384, n_layers: int = 6,
+                       block_size: int = 256):
+    "A Qwen2 config (no recurrence) of the tiny model's width for `tokenizer`: the causal LM HRPO's tutorial trains."
+    from transformers import Qwen2Config
+    return Qwen2Config(vocab_size=len(tokenizer), hidden_size=n_embd, intermediate_size=intermediate_size, num_hidden_layers=n_layers,
+                       num_attention_heads=n_heads, num_key_value_heads=n_heads, max_position_embeddings=block_size,
+                       bos_token_id=tokenizer.bos_token_id, eos_token_id=_stops(tokenizer), pad_token_id=tokenizer.pad_token_id,
+                       tie_word_embeddings=True)
+
+# %% ../nbs/09_tiny.ipynb #73ece5e1
 def sft_batch(problems: Sequence[Problem], tokenizer, fmt: Optional[PromptFormat] = None) -> tuple:
     "(input_ids, labels) for supervised training on the completions, right-padded; labels = next token or -100."
     rows = []
@@ -83,7 +97,7 @@ def sft_batch(problems: Sequence[Problem], tokenizer, fmt: Optional[PromptFormat
         labels[i, len(a) - 1:len(a) + len(b) - 1] = torch.tensor(b)
     return ids, labels
 
-# %% ../nbs/09_tiny.ipynb #73ece5e1
+# %% ../nbs/09_tiny.ipynb #ce738327
 @dataclass
 class PretrainConfig:
     "Settings of the tiny model's pre-training (the defaults made the shipped checkpoint)."
@@ -104,8 +118,11 @@ class PretrainConfig:
     mean_backprop_depth: int = 4
     eval_problems: int = 200
     eval_depths: tuple = (1, 2, 4, 8, 16)
+    arch: str = "huginn"          # huginn | qwen2 (the causal LM without recurrence)
+    n_layers: int = 6             # qwen2 only: Huginn's layout is the fixed 2/4/2
 
     def __post_init__(self):
+        if self.arch not in ("huginn", "qwen2"): raise ValueError(f"arch={self.arch!r}: use 'huginn' or 'qwen2'")
         if self.steps < 1 or self.batch_size < 1: raise ValueError("steps and batch_size must be >= 1")
         if self.mean_backprop_depth < 1: raise ValueError("mean_backprop_depth must be >= 1: with 0 no gradient reaches the core")
         if self.steps * self.batch_size + self.tokenizer_examples >= HELDOUT_SEED: raise ValueError("too many training problems")
@@ -114,12 +131,27 @@ def _lr(step: int, cfg: PretrainConfig) -> float:
     if step < cfg.warmup: return cfg.lr * (step + 1) / cfg.warmup
     return cfg.lr * 0.5 * (1 + math.cos(math.pi * (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)))
 
+def tiny_model(tokenizer, cfg: PretrainConfig):
+    "A freshly initialised tiny model of `cfg.arch` for `tokenizer`."
+    if cfg.arch == "huginn":
+        return HuginnForCausalLM(tiny_config(tokenizer, cfg.n_embd, cfg.n_heads, cfg.intermediate_size,
+                                             mean_recurrence=cfg.mean_recurrence, mean_backprop_depth=cfg.mean_backprop_depth))
+    from transformers import Qwen2ForCausalLM
+    return Qwen2ForCausalLM(tiny_causal_config(tokenizer, cfg.n_embd, cfg.n_heads, cfg.intermediate_size, cfg.n_layers))
+
+def sft_loss(model, ids, labels, generator: Optional[torch.Generator] = None) -> tuple:
+    "(mean loss over labelled positions, (steps without grad, with grad)): Huginn samples its depth; a causal LM has none."
+    if isinstance(model, HuginnForCausalLM):
+        out = model(ids, labels=labels, generator=generator)
+        return out.loss, (out.num_steps_no_grad, out.num_steps_with_grad)
+    logits = model(ids).logits   # labels are already shifted (see sft_batch)
+    return F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100), None
+
 def pretrain(cfg: PretrainConfig = PretrainConfig(), log: Optional[Callable[[dict], None]] = None) -> tuple:
-    "Train the tiny Huginn from scratch; returns (model, tokenizer, history of per-step dicts)."
+    "Train a tiny model (Huginn, or the causal LM) from scratch; returns (model, tokenizer, history of per-step dicts)."
     tok = build_tokenizer(tokenizer_corpus(cfg.tokenizer_examples, seed=0), cfg.vocab_size)
     torch.manual_seed(cfg.seed)
-    model = HuginnForCausalLM(tiny_config(tok, cfg.n_embd, cfg.n_heads, cfg.intermediate_size,
-                                          mean_recurrence=cfg.mean_recurrence, mean_backprop_depth=cfg.mean_backprop_depth))
+    model = tiny_model(tok, cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
     depth_rng = torch.Generator().manual_seed(cfg.seed)
     model.train()
@@ -128,17 +160,17 @@ def pretrain(cfg: PretrainConfig = PretrainConfig(), log: Optional[Callable[[dic
         for g in opt.param_groups: g["lr"] = _lr(step, cfg)
         # problems of step k come from their own seed range, disjoint from the tokenizer's and the held-out ones
         ids, labels = sft_batch(tiny_problems(cfg.batch_size, "train", cfg.tokenizer_examples + step * cfg.batch_size), tok)
-        out = model(ids, labels=labels, generator=depth_rng)
-        out.loss.backward()
+        loss, depth = sft_loss(model, ids, labels, depth_rng)
+        loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step(); opt.zero_grad(set_to_none=True)
-        rec = dict(step=step, loss=out.loss.item(), grad_norm=float(gnorm), lr=_lr(step, cfg),
-                   depth=(out.num_steps_no_grad, out.num_steps_with_grad), seconds=time.perf_counter() - t0)
+        rec = dict(step=step, loss=loss.item(), grad_norm=float(gnorm), lr=_lr(step, cfg), depth=depth,
+                   seconds=time.perf_counter() - t0)
         history.append(rec)
         if log: log(rec)
     return model.eval(), tok, history
 
-# %% ../nbs/09_tiny.ipynb #53b36b9f
+# %% ../nbs/09_tiny.ipynb #a09fc317
 def depth_accuracy(model, tokenizer, problems: Sequence[Problem], depths: Sequence[int] = (1, 2, 4, 8, 16),
                    batch_size: int = 50, max_new_tokens: int = 48) -> dict:
     "{r: greedy pass@1 at depth r} on `problems`."
@@ -146,7 +178,7 @@ def depth_accuracy(model, tokenizer, problems: Sequence[Problem], depths: Sequen
     return {r: evaluate(model, tokenizer, problems, num_steps=r, max_new_tokens=max_new_tokens, batch_size=batch_size).accuracy
             for r in depths}
 
-# %% ../nbs/09_tiny.ipynb #2d575408
+# %% ../nbs/09_tiny.ipynb #137f4dfe
 def save_tiny(model, tokenizer, folder, report: Optional[dict] = None, dtype: torch.dtype = torch.float16) -> Path:
     "Write model (in `dtype`), tokenizer and `report.json` to `folder`."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
@@ -156,46 +188,53 @@ def save_tiny(model, tokenizer, folder, report: Optional[dict] = None, dtype: to
     return folder
 
 def load_tiny(folder=None, device: str = "cpu", dtype: torch.dtype = torch.float32) -> tuple:
-    "(model in eval mode, tokenizer) of the tiny Huginn; by default the checkpoint shipped inside the package."
-    from transformers import PreTrainedTokenizerFast
+    "(model in eval mode, tokenizer) of a tiny checkpoint: by default the Huginn shipped inside the package (`TINY_CAUSAL_DIR`: the causal LM)."
+    from transformers import PreTrainedTokenizerFast, Qwen2ForCausalLM
     folder = Path(folder) if folder is not None else TINY_DIR
     if not (folder / "model.safetensors").exists():
         raise FileNotFoundError(f"no tiny checkpoint in {folder}: regenerate it with `make tiny` (python -m lsrl.tiny)")
     tok = PreTrainedTokenizerFast.from_pretrained(str(folder))
     tok.chat_template = HUGINN_CHAT_TEMPLATE
-    model = HuginnForCausalLM.from_pretrained(folder, dtype=dtype).to(device).eval()
+    causal = json.loads((folder / "config.json").read_text()).get("model_type") == "qwen2"
+    model = (Qwen2ForCausalLM if causal else HuginnForCausalLM).from_pretrained(folder, dtype=dtype).to(device).eval()
     return model, tok
 
 def tiny_report(folder=None) -> dict:
     "The shipped checkpoint's `report.json`: recipe, loss curve, held-out accuracy per depth."
     return json.loads((Path(folder) if folder is not None else TINY_DIR).joinpath("report.json").read_text())
 
-# %% ../nbs/09_tiny.ipynb #8668177d
+# %% ../nbs/09_tiny.ipynb #42a16a4e
 def regenerate(out=None, cfg: PretrainConfig = PretrainConfig(), progress: bool = True) -> dict:
-    "Pre-train, evaluate over depth on the saved weights, and write the checkpoint and its report to `out`."
-    out = Path(out) if out is not None else TINY_DIR
+    "Pre-train, evaluate the saved weights (over depth, for Huginn), and write the checkpoint and its report to `out`."
+    from lsrl.evaluate import evaluate
+    out = Path(out) if out is not None else (TINY_DIR if cfg.arch == "huginn" else TINY_CAUSAL_DIR)
     def log(rec):
         if progress and (rec["step"] % 25 == 0 or rec["step"] == cfg.steps - 1):
-            print(f"step {rec['step']:4d}  loss {rec['loss']:.3f}  depth {rec['depth']}  {rec['seconds']:.0f}s", flush=True)
+            depth = f"  depth {rec['depth']}" if rec["depth"] else ""
+            print(f"step {rec['step']:4d}  loss {rec['loss']:.3f}{depth}  {rec['seconds']:.0f}s", flush=True)
     model, tok, hist = pretrain(cfg, log)
     report = dict(config={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()},
                   parameters=sum(p.numel() for p in model.parameters()), train_seconds=hist[-1]["seconds"],
                   loss=[round(h["loss"], 4) for h in hist], spec=asdict(TINY_SPEC) | {"ops": list(TINY_SPEC.ops)})
     save_tiny(model, tok, out)
-    saved, tok = load_tiny(out)   # the table is measured on the weights as stored (fp16)
-    report["depth_accuracy"] = depth_accuracy(saved, tok, tiny_problems(cfg.eval_problems), cfg.eval_depths)
+    saved, tok = load_tiny(out)   # measured on the weights as stored (fp16)
+    held_out = tiny_problems(cfg.eval_problems)
+    if cfg.arch == "huginn": report["depth_accuracy"] = depth_accuracy(saved, tok, held_out, cfg.eval_depths)
+    else: report["accuracy"] = evaluate(saved, tok, held_out, max_new_tokens=48, batch_size=50).accuracy
     (out / "report.json").write_text(json.dumps(report, indent=1))
-    if progress: print("held-out pass@1 by depth:", report["depth_accuracy"])
+    if progress: print("held-out pass@1:", report.get("depth_accuracy", report.get("accuracy")))
     return report
 
 def main(argv: Optional[Sequence[str]] = None):
     "Command line: `python -m lsrl.tiny [--out DIR] [--steps N] [--batch-size N] ...`."
-    ap = argparse.ArgumentParser(prog="python -m lsrl.tiny", description="pre-train the tiny Huginn shipped with lsrl")
-    ap.add_argument("--out", default=str(TINY_DIR), help="output folder (default: the package's copy)")
-    for f in ("steps", "batch_size", "lr", "seed", "eval_problems"):
+    ap = argparse.ArgumentParser(prog="python -m lsrl.tiny", description="pre-train a tiny model shipped with lsrl")
+    ap.add_argument("--arch", default="huginn", choices=("huginn", "qwen2"), help="huginn (tiny) or qwen2 (tiny-causal)")
+    ap.add_argument("--out", default=None, help="output folder (default: the package's copy for --arch)")
+    fields = ("steps", "batch_size", "lr", "seed", "eval_problems")
+    for f in fields:
         ap.add_argument("--" + f.replace("_", "-"), type=type(getattr(PretrainConfig, f)), default=getattr(PretrainConfig, f))
     a = ap.parse_args(argv)
-    regenerate(a.out, PretrainConfig(**{f: getattr(a, f) for f in ("steps", "batch_size", "lr", "seed", "eval_problems")}))
+    regenerate(a.out, PretrainConfig(arch=a.arch, **{f: getattr(a, f) for f in fields}))
 
-# %% ../nbs/09_tiny.ipynb #e0bdc034
+# %% ../nbs/09_tiny.ipynb #fa856415
 if __name__ == "__main__": main()   # python -m lsrl.tiny (what `make tiny` runs)
