@@ -16,8 +16,8 @@ from torch import Tensor
 from .answers import check_answer, extract_flexible, extract_strict, numbers_equal
 from .config import Config, resolve_device
 from .data import Problem, PromptFormat
-from .grpo import seed_for
-from .huginn import HuginnConfig, HuginnForCausalLM
+from .grpo import _hf_stop_tokens, seed_for
+from .huginn import HuginnConfig, HuginnForCausalLM, stop_token_set
 from .latents import make_state_table
 
 # %% auto #0
@@ -90,14 +90,10 @@ def greedy_completions(model, tokenizer, problems: Sequence[Problem], num_steps:
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     huginn = isinstance(base, HuginnForCausalLM)
     pad = tokenizer.pad_token_id or 0
-    if not huginn:
-        from lsrl.grpo import _hf_stop_tokens
-        stops = _hf_stop_tokens(base, tokenizer)
+    stops = sorted(stop_token_set(base.config)) if huginn else _hf_stop_tokens(base, tokenizer)
     if gate is not None:
         from lsrl.hrpo import HFHost, HuginnHost, MarkerTracker, hybrid_rollout
-        from lsrl.huginn import stop_token_set
         tracker = MarkerTracker(tokenizer)
-        if huginn: stops = sorted(stop_token_set(base.config))
     texts = []
     model.eval()
     for start in range(0, len(problems), batch_size):
