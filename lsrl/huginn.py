@@ -14,6 +14,7 @@ from typing import Optional, Sequence, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch, patch_to
 from torch import Tensor
 from transformers import PretrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
@@ -23,7 +24,7 @@ __all__ = ['SPECIAL_TOKENS', 'ASSISTANT_ROLE', 'HUGINN_CHAT_TEMPLATE', 'EXIT_THR
            'apply_rope', 'lower_right_causal', 'causal_attention', 'Attention', 'GatedMLP', 'SandwichBlock',
            'core_slot', 'HuginnCache', 'AttnContext', 'HuginnOutput', 'split_num_steps', 'HuginnForCausalLM',
            'CheckpointError', 'resolve_checkpoint', 'load_checked_state_dict', 'render_chat', 'check_special_tokens',
-           'load_tokenizer', 'byte_tokenizer', 'process_logits', 'apply_repetition_penalty', 'ExitCriterion',
+           'byte_tokenizer', 'load_tokenizer', 'apply_repetition_penalty', 'process_logits', 'ExitCriterion',
            'Generation', 'stop_token_set']
 
 # %% ../nbs/01_huginn.ipynb #03f8fa41
@@ -55,7 +56,8 @@ class HuginnConfig(PretrainedConfig):
         self.norm_eps, self.bias, self.qk_bias, self.tie_embeddings = norm_eps, bias, qk_bias, tie_embeddings
         self.mean_recurrence, self.mean_backprop_depth = mean_recurrence, mean_backprop_depth
         self.sampling_scheme, self.state_init, self.injection_type = sampling_scheme, state_init, injection_type
-        self.init_strategy, self.test_time_noise, self.test_time_noise_type = init_strategy, test_time_noise, test_time_noise_type
+        self.init_strategy = init_strategy
+        self.test_time_noise, self.test_time_noise_type = test_time_noise, test_time_noise_type
         if stop_token_ids is None:  # <|begin_text|>, <|end_text|>, <|end_turn|> when the vocabulary has them
             stop_token_ids = [i for i in (65504, 65505, 65508) if i < vocab_size]
         self.stop_token_ids = list(stop_token_ids)
@@ -67,44 +69,63 @@ class HuginnConfig(PretrainedConfig):
         "Raise a `ValueError` that says what to change if the sizes cannot describe a Huginn model."
         errs = []
         if self.n_embd % self.n_heads: errs.append(f"n_embd={self.n_embd} must be divisible by n_heads={self.n_heads}")
-        elif (self.n_embd // self.n_heads) % 2: errs.append(f"head_dim={self.n_embd // self.n_heads} must be even (RoPE pairs)")
+        elif (self.n_embd // self.n_heads) % 2:
+            errs.append(f"head_dim={self.n_embd // self.n_heads} must be even (RoPE pairs)")
         if self.n_layers_in_prelude + self.n_layers_in_recurrent_block + self.n_layers_in_coda != self.n_layers:
             errs.append(f"n_layers={self.n_layers} must equal prelude+recurrent+coda="
                         f"{self.n_layers_in_prelude}+{self.n_layers_in_recurrent_block}+{self.n_layers_in_coda}")
         if self.padded_vocab_size != self.vocab_size:
             errs.append(f"padded_vocab_size={self.padded_vocab_size} must equal vocab_size={self.vocab_size}")
-        if self.injection_type != "linear": errs.append(f"injection_type={self.injection_type!r}: only 'linear' exists in 0125")
-        if self.state_init != "like-init": errs.append(f"state_init={self.state_init!r}: only 'like-init' is implemented")
+        if self.injection_type != "linear":
+            errs.append(f"injection_type={self.injection_type!r}: only 'linear' exists in 0125")
+        if self.state_init != "like-init":
+            errs.append(f"state_init={self.state_init!r}: only 'like-init' is implemented")
         if self.bias: errs.append("bias=True: Huginn's Linear layers have no bias")
         if self.test_time_noise: errs.append("test_time_noise must be 0 (test-time noise is not implemented)")
-        if min(self.mean_recurrence, self.mean_backprop_depth) < 0: errs.append("mean_recurrence/mean_backprop_depth must be >= 0")
+        if min(self.mean_recurrence, self.mean_backprop_depth) < 0:
+            errs.append("mean_recurrence/mean_backprop_depth must be >= 0")
         if errs: raise ValueError("Invalid HuginnConfig: " + "; ".join(errs))
 
-    @property
-    def head_dim(self): return self.n_embd // self.n_heads
-    @property
-    def embed_scale(self): return math.sqrt(self.n_embd)
-    @property
-    def effective_expected_depth(self):
-        return self.n_layers_in_prelude + self.n_layers_in_coda + self.n_layers_in_recurrent_block * self.mean_recurrence
-    @property
-    def init_values(self):
-        std = math.sqrt(2 / (5 * self.n_embd))
-        return dict(std=std, out_proj=std / math.sqrt(2 * self.effective_expected_depth), embedding=std,
-                    embed_scale=self.embed_scale)
+# %% ../nbs/01_huginn.ipynb #9a77d20f
+@patch(as_prop=True)
+def head_dim(self: HuginnConfig):
+    "Width of one attention head, `n_embd // n_heads`."
+    return self.n_embd // self.n_heads
 
-    @classmethod
-    def huginn_0125(cls):
-        "The exact configuration of `tomg-group-umd/huginn-0125`."
-        return cls()
+@patch(as_prop=True)
+def embed_scale(self: HuginnConfig):
+    "The factor `sqrt(n_embd)` applied to token embeddings."
+    return math.sqrt(self.n_embd)
 
-    @classmethod
-    def tiny(cls, n_embd=64, n_heads=4, intermediate_size=128, vocab_size=256, block_size=128,
-             mean_recurrence=4, mean_backprop_depth=2, **kwargs):
-        "A tiny test config: only the sizes change; the 2/4/2 layout stays so the cache arithmetic is the real one."
-        kwargs.setdefault("bos_token_id", None); kwargs.setdefault("eos_token_id", None); kwargs.setdefault("pad_token_id", None)
-        return cls(n_embd=n_embd, n_heads=n_heads, intermediate_size=intermediate_size, vocab_size=vocab_size,
-                   block_size=block_size, mean_recurrence=mean_recurrence, mean_backprop_depth=mean_backprop_depth, **kwargs)
+# %% ../nbs/01_huginn.ipynb #bc25195c
+@patch(as_prop=True)
+def effective_expected_depth(self: HuginnConfig):
+    "Layers a token passes through at the mean recurrence: prelude + coda + core * mean_recurrence."
+    return self.n_layers_in_prelude + self.n_layers_in_coda + self.n_layers_in_recurrent_block * self.mean_recurrence
+
+@patch(as_prop=True)
+def init_values(self: HuginnConfig):
+    "Spreads of the random init: std = sqrt(2 / 5E); out_proj = std / sqrt(2 * effective_expected_depth)."
+    std = math.sqrt(2 / (5 * self.n_embd))
+    return dict(std=std, out_proj=std / math.sqrt(2 * self.effective_expected_depth), embedding=std,
+                embed_scale=self.embed_scale)
+
+# %% ../nbs/01_huginn.ipynb #37db5a5b
+@patch(cls_method=True)
+def huginn_0125(cls: HuginnConfig):
+    "The exact configuration of `tomg-group-umd/huginn-0125`."
+    return cls()
+
+@patch(cls_method=True)
+def tiny(cls: HuginnConfig, n_embd=64, n_heads=4, intermediate_size=128, vocab_size=256, block_size=128,
+         mean_recurrence=4, mean_backprop_depth=2, **kwargs):
+    "A tiny test config: only the sizes change; the 2/4/2 layout stays so the cache arithmetic is the real one."
+    kwargs.setdefault("bos_token_id", None)
+    kwargs.setdefault("eos_token_id", None)
+    kwargs.setdefault("pad_token_id", None)
+    return cls(n_embd=n_embd, n_heads=n_heads, intermediate_size=intermediate_size, vocab_size=vocab_size,
+               block_size=block_size, mean_recurrence=mean_recurrence, mean_backprop_depth=mean_backprop_depth,
+               **kwargs)
 
 # %% ../nbs/01_huginn.ipynb #421fea1d
 class RMSNorm(nn.Module):
@@ -127,6 +148,7 @@ def rope_table(head_dim: int, block_size: int, base: float = 50000.0, device=Non
         angle = torch.outer(torch.arange(block_size, device=device, dtype=torch.float32), inv_freq)
         return torch.stack([torch.cos(angle), torch.sin(angle)], dim=-1)[None, :, None]
 
+# %% ../nbs/01_huginn.ipynb #ac0ad5de
 def apply_rope(x: Tensor, freqs: Tensor) -> Tensor:
     "Rotate interleaved pairs of `x` (B, S, H, D) by `freqs` (1 or B, S, 1, D/2, 2), in fp32; returns x's dtype."
     xr = x.unflatten(-1, (-1, 2)).float()
@@ -139,6 +161,7 @@ def lower_right_causal(q_len: int, kv_len: int, device=None) -> Tensor:
     "Bool mask (q_len, kv_len): new query i sees keys 0 .. kv_len - q_len + i."
     return torch.ones(q_len, kv_len, dtype=torch.bool, device=device).tril(kv_len - q_len)
 
+# %% ../nbs/01_huginn.ipynb #7ff10a05
 def causal_attention(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None) -> Tensor:
     "SDPA on (B, H, S, D) with the reference's patterns: causal if S == L, no mask if S == 1, lower-right otherwise."
     if mask is not None: return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
@@ -147,6 +170,7 @@ def causal_attention(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = N
     if S == 1: return F.scaled_dot_product_attention(q, k, v)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=lower_right_causal(S, L, q.device))
 
+# %% ../nbs/01_huginn.ipynb #c03b91d7
 class Attention(nn.Module):
     "Multi-head attention with fused `Wqkv`, per-head q/k bias before interleaved RoPE, and a pluggable KV store."
     def __init__(self, config: HuginnConfig):
@@ -156,17 +180,20 @@ class Attention(nn.Module):
         self.qk_bias = nn.Parameter(torch.zeros(2, 1, self.H, self.D)) if config.qk_bias else None
         self.proj = nn.Linear(E, E, bias=False)
 
-    def forward(self, x: Tensor, slot: int, ctx: "AttnContext") -> Tensor:
-        B, S, E = x.shape
-        q, k, v = self.Wqkv(x).view(B, S, 3, self.H, self.D).unbind(2)
-        if self.qk_bias is not None:
-            q, k = (q + self.qk_bias[0]).type_as(q), (k + self.qk_bias[1]).type_as(q)
-        freqs = ctx.freqs if ctx.freqs.shape[0] == 1 else ctx.freqs[:B]
-        q, k = apply_rope(q, freqs), apply_rope(k, freqs)
-        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
-        if ctx.cache is None: y = causal_attention(q, k, v, None if ctx.mask is None else ctx.mask[:B])
-        else: y = ctx.cache.attend(slot, q, k, v, None if ctx.mask is None else ctx.mask[:B])
-        return self.proj(y.transpose(1, 2).reshape(B, S, E))
+# %% ../nbs/01_huginn.ipynb #573f0fae
+@patch
+def forward(self: Attention, x: Tensor, slot: int, ctx: "AttnContext") -> Tensor:  # noqa: F811
+    "One fused GEMM for q, k, v; bias and rotate q and k; attend through `ctx.cache` (or directly); project."
+    B, S, E = x.shape
+    q, k, v = self.Wqkv(x).view(B, S, 3, self.H, self.D).unbind(2)
+    if self.qk_bias is not None:
+        q, k = (q + self.qk_bias[0]).type_as(q), (k + self.qk_bias[1]).type_as(q)
+    freqs = ctx.freqs if ctx.freqs.shape[0] == 1 else ctx.freqs[:B]
+    q, k = apply_rope(q, freqs), apply_rope(k, freqs)
+    q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+    if ctx.cache is None: y = causal_attention(q, k, v, None if ctx.mask is None else ctx.mask[:B])
+    else: y = ctx.cache.attend(slot, q, k, v, None if ctx.mask is None else ctx.mask[:B])
+    return self.proj(y.transpose(1, 2).reshape(B, S, E))
 
 # %% ../nbs/01_huginn.ipynb #d0a693c7
 class GatedMLP(nn.Module):
@@ -180,6 +207,7 @@ class GatedMLP(nn.Module):
         gate, up = self.fc(x).chunk(2, dim=-1)
         return self.proj(F.silu(gate) * up)
 
+# %% ../nbs/01_huginn.ipynb #a2ece9f2
 class SandwichBlock(nn.Module):
     "A Huginn block: attention and MLP branches, each with a pre-norm and a norm on the residual sum."
     def __init__(self, config: HuginnConfig):
@@ -197,7 +225,7 @@ def core_slot(step: int, layer: int) -> int:
     "Cache slot of core layer `layer` at core step `step` (both 0-based)."
     return 2 + 4 * step + layer
 
-
+# %% ../nbs/01_huginn.ipynb #368eb7fb
 class HuginnCache:
     "Per-step KV cache with one contiguous buffer per slot, `full` or `latest-m4` lookup."
     lookups = ("full", "latest-m4")
@@ -212,78 +240,96 @@ class HuginnCache:
     @property
     def slots(self): return sorted(self.k)
 
-    def begin(self, n_new: int) -> int:
-        "Start a forward call over `n_new` positions (called once per forward); returns the first new position."
-        start = self.n_seen
-        self.n_seen += n_new
-        return start
+# %% ../nbs/01_huginn.ipynb #238fc3e8
+@patch
+def begin(self: HuginnCache, n_new: int) -> int:
+    "Start a forward call over `n_new` positions (called once per forward); returns the first new position."
+    start = self.n_seen
+    self.n_seen += n_new
+    return start
 
-    def _ensure(self, slot: int, like: Tensor):
-        B, H, _, D = like.shape
-        need, have = self.n_seen, self.k.get(slot)
-        if have is not None and have.shape[2] >= need and have.shape[0] >= B: return
-        cap = max(need, self.capacity, 2 * have.shape[2] if have is not None else 0)
-        rows = max(B, have.shape[0] if have is not None else 0)
-        k = like.new_zeros(rows, H, cap, D); v = like.new_zeros(rows, H, cap, D)
-        filled = torch.zeros(cap, dtype=torch.bool)
-        if have is not None:
-            ob, _, old, _ = have.shape
-            k[:ob, :, :old], v[:ob, :, :old], filled[:old] = have, self.v[slot], self.filled[slot]
-        self.k[slot], self.v[slot], self.filled[slot] = k, v, filled
-        self.count.setdefault(slot, 0)
+# %% ../nbs/01_huginn.ipynb #12ebeb70
+@patch
+def _ensure(self: HuginnCache, slot: int, like: Tensor):
+    "Make `slot`'s buffers hold `n_seen` positions and `like`'s rows: allocate at `capacity`, grow by doubling."
+    B, H, _, D = like.shape
+    need, have = self.n_seen, self.k.get(slot)
+    if have is not None and have.shape[2] >= need and have.shape[0] >= B: return
+    cap = max(need, self.capacity, 2 * have.shape[2] if have is not None else 0)
+    rows = max(B, have.shape[0] if have is not None else 0)
+    k = like.new_zeros(rows, H, cap, D)
+    v = like.new_zeros(rows, H, cap, D)
+    filled = torch.zeros(cap, dtype=torch.bool)
+    if have is not None:
+        ob, _, old, _ = have.shape
+        k[:ob, :, :old], v[:ob, :, :old], filled[:old] = have, self.v[slot], self.filled[slot]
+    self.k[slot], self.v[slot], self.filled[slot] = k, v, filled
+    self.count.setdefault(slot, 0)
 
-    def update(self, slot: int, k: Tensor, v: Tensor):
-        "Write `k, v` (B, H, S, D) at the call's positions and return (K, V) for all positions under the lookup."
-        S = k.shape[2]; start = self.n_seen - S
-        self._ensure(slot, k)
-        B = k.shape[0]
-        self.k[slot][:B, :, start:self.n_seen] = k
-        self.v[slot][:B, :, start:self.n_seen] = v
-        new = (~self.filled[slot][start:self.n_seen]).sum().item()
-        self.filled[slot][start:self.n_seen] = True
-        self.count[slot] += new
-        return self.read(slot, B)
+# %% ../nbs/01_huginn.ipynb #8773cd21
+@patch
+def read(self: HuginnCache, slot: int, batch: Optional[int] = None):
+    "K, V of `slot` for positions [0, n_seen): a view when complete, else filled by the lookup strategy."
+    n = self.n_seen
+    K, V = self.k[slot][:batch, :, :n], self.v[slot][:batch, :, :n]
+    if self.count[slot] == n: return K, V
+    missing = ~self.filled[slot][:n]
+    if self.lookup == "full" or slot < 2:
+        pos = missing.nonzero().flatten().tolist()
+        raise RuntimeError(f"KV cache slot {slot} has no entries for positions "
+                           f"{pos[:10]}{'...' if len(pos) > 10 else ''}: "
+                           "decoding deeper than earlier positions needs lookup='latest-m4'")
+    K, V = K.clone(), V.clone()
+    for src in range(slot - 4, 1, -4):  # same physical layer, latest depth first
+        if src not in self.k: continue
+        take = missing & self.filled[src][:n]
+        if take.any():
+            idx = take.nonzero().flatten().to(K.device)
+            K[:, :, idx], V[:, :, idx] = self.k[src][:batch, :, idx], self.v[src][:batch, :, idx]
+            missing &= ~take
+        if not missing.any(): break
+    if missing.any():
+        raise RuntimeError(f"KV cache slot {slot}: positions {missing.nonzero().flatten().tolist()[:10]} "
+                           "were never computed at any depth of this layer")
+    return K, V
 
-    def read(self, slot: int, batch: Optional[int] = None):
-        "K, V of `slot` for positions [0, n_seen): a view when complete, else filled by the lookup strategy."
-        n = self.n_seen
-        K, V = self.k[slot][:batch, :, :n], self.v[slot][:batch, :, :n]
-        if self.count[slot] == n: return K, V
-        missing = ~self.filled[slot][:n]
-        if self.lookup == "full" or slot < 2:
-            pos = missing.nonzero().flatten().tolist()
-            raise RuntimeError(f"KV cache slot {slot} has no entries for positions {pos[:10]}{'...' if len(pos) > 10 else ''}: "
-                               "decoding deeper than earlier positions needs lookup='latest-m4'")
-        K, V = K.clone(), V.clone()
-        for src in range(slot - 4, 1, -4):  # same physical layer, latest depth first
-            if src not in self.k: continue
-            take = missing & self.filled[src][:n]
-            if take.any():
-                idx = take.nonzero().flatten().to(K.device)
-                K[:, :, idx], V[:, :, idx] = self.k[src][:batch, :, idx], self.v[src][:batch, :, idx]
-                missing &= ~take
-            if not missing.any(): break
-        if missing.any(): raise RuntimeError(f"KV cache slot {slot}: positions {missing.nonzero().flatten().tolist()[:10]} "
-                                             "were never computed at any depth of this layer")
-        return K, V
+# %% ../nbs/01_huginn.ipynb #67a1fe13
+@patch
+def update(self: HuginnCache, slot: int, k: Tensor, v: Tensor):
+    "Write `k, v` (B, H, S, D) at the call's positions and return (K, V) for all positions under the lookup."
+    S = k.shape[2]
+    start = self.n_seen - S
+    self._ensure(slot, k)
+    B = k.shape[0]
+    self.k[slot][:B, :, start:self.n_seen] = k
+    self.v[slot][:B, :, start:self.n_seen] = v
+    new = (~self.filled[slot][start:self.n_seen]).sum().item()
+    self.filled[slot][start:self.n_seen] = True
+    self.count[slot] += new
+    return self.read(slot, B)
 
-    def attend(self, slot: int, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None) -> Tensor:
-        "Store the new k, v under `slot` and attend q to everything cached."
-        K, V = self.update(slot, k, v)
-        return causal_attention(q, K, V, mask)
+# %% ../nbs/01_huginn.ipynb #6700a69e
+@patch
+def attend(self: HuginnCache, slot: int, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+    "Store the new k, v under `slot` and attend q to everything cached."
+    K, V = self.update(slot, k, v)
+    return causal_attention(q, K, V, mask)
 
-    def crop(self, n_drop: int):
-        "Remove the last `n_drop` positions from every slot (rollback)."
-        if not 0 <= n_drop <= self.n_seen: raise ValueError(f"cannot crop {n_drop} of {self.n_seen} positions")
-        keep = self.n_seen - n_drop
-        for s in self.k:
-            self.count[s] -= int(self.filled[s][keep:self.n_seen].sum())
-            self.filled[s][keep:] = False
-        self.n_seen = keep
+# %% ../nbs/01_huginn.ipynb #55f36008
+@patch
+def crop(self: HuginnCache, n_drop: int):
+    "Remove the last `n_drop` positions from every slot (rollback)."
+    if not 0 <= n_drop <= self.n_seen: raise ValueError(f"cannot crop {n_drop} of {self.n_seen} positions")
+    keep = self.n_seen - n_drop
+    for s in self.k:
+        self.count[s] -= int(self.filled[s][keep:self.n_seen].sum())
+        self.filled[s][keep:] = False
+    self.n_seen = keep
 
-    def nbytes(self) -> int:
-        "Bytes held by the K/V buffers."
-        return sum(t.numel() * t.element_size() for d in (self.k, self.v) for t in d.values())
+@patch
+def nbytes(self: HuginnCache) -> int:
+    "Bytes held by the K/V buffers."
+    return sum(t.numel() * t.element_size() for d in (self.k, self.v) for t in d.values())
 
 # %% ../nbs/01_huginn.ipynb #85665732
 @dataclass
@@ -307,10 +353,12 @@ class HuginnOutput(ModelOutput):
     num_steps_no_grad: Optional[int] = None
     num_steps_with_grad: Optional[int] = None
 
+# %% ../nbs/01_huginn.ipynb #0cab5372
 def split_num_steps(num_steps) -> tuple[int, int]:
     "Normalise `num_steps` (int or `(no_grad, with_grad)` pair) to two ints; `None` is handled by the model."
     if isinstance(num_steps, Tensor):
-        if num_steps.ndim == 0: raise TypeError("num_steps as a 0-d tensor is ambiguous: pass an int or a (no_grad, with_grad) pair")
+        if num_steps.ndim == 0:
+            raise TypeError("num_steps as a 0-d tensor is ambiguous: pass an int or a (no_grad, with_grad) pair")
         num_steps = num_steps.tolist()
     if isinstance(num_steps, (tuple, list)):
         if len(num_steps) != 2: raise ValueError(f"num_steps pair must have 2 entries, got {num_steps!r}")
@@ -338,24 +386,30 @@ class HuginnForCausalLM(PreTrainedModel):
             adapter=nn.Linear(2 * E, E, bias=False), core_block=blocks(config.n_layers_in_recurrent_block),
             coda=blocks(config.n_layers_in_coda), ln_f=RMSNorm(E, config.norm_eps)))
         self.lm_head = nn.Linear(E, config.vocab_size, bias=False)
-        self.register_buffer("freqs_cis", rope_table(config.head_dim, config.block_size, config.rope_base), persistent=True)
+        self.register_buffer("freqs_cis", rope_table(config.head_dim, config.block_size, config.rope_base),
+                             persistent=True)
         self.core_token_steps = 0  # core-block token-steps run so far (cost accounting for benchmarks)
         self.post_init()
 
-    # -- weights -----------------------------------------------------------------------------------------------
+    # -- what `post_init` calls: the weight init and the embedding accessors that tie the head -----------------
     def _init_weights(self, module):
         if module is self: self.reset_parameters()
 
     @torch.no_grad()
     def reset_parameters(self, generator: Optional[torch.Generator] = None):
-        "The reference's 'takase' random init: truncated normals at +-3 sigma, small `out` spread on output projections."
-        iv = self.config.init_values; std, out = iv["std"], iv["out_proj"]
+        "The reference's 'takase' init: truncated normals at +-3 sigma, small `out` spread on output projections."
+        iv = self.config.init_values
+        std, out = iv["std"], iv["out_proj"]
         tn = lambda t, s: nn.init.trunc_normal_(t, 0.0, s, -3 * s, 3 * s, generator=generator)
-        tn(self.transformer.wte.weight, iv["embedding"]); tn(self.transformer.adapter.weight, std)
-        I = self.config.intermediate_size
+        tn(self.transformer.wte.weight, iv["embedding"])
+        tn(self.transformer.adapter.weight, std)
+        n_mid = self.config.intermediate_size
         for blk in self.blocks():
-            tn(blk.attn.Wqkv.weight, std); tn(blk.attn.proj.weight, out)
-            tn(blk.mlp.fc.weight[:I], std); tn(blk.mlp.fc.weight[I:], out); tn(blk.mlp.proj.weight, out)
+            tn(blk.attn.Wqkv.weight, std)
+            tn(blk.attn.proj.weight, out)
+            tn(blk.mlp.fc.weight[:n_mid], std)
+            tn(blk.mlp.fc.weight[n_mid:], out)
+            tn(blk.mlp.proj.weight, out)
             if blk.attn.qk_bias is not None: blk.attn.qk_bias.zero_()
             for nm in ("norm_1", "norm_2", "norm_3", "norm_4"): getattr(blk, nm).weight.fill_(1.0)
         self.transformer.ln_f.weight.fill_(1.0)
@@ -368,143 +422,173 @@ class HuginnForCausalLM(PreTrainedModel):
     def get_input_embeddings(self): return self.transformer.wte
     def get_output_embeddings(self): return self.lm_head
 
-    def _apply(self, fn, recurse=True):
-        # keep the RoPE table fp32 under .to(bf16) / .half(); only its device follows the model
-        table = self._buffers.get("freqs_cis")
-        super()._apply(fn, recurse)
-        new = self._buffers.get("freqs_cis")
-        if table is not None and new is not None and new.dtype != torch.float32:
-            self._buffers["freqs_cis"] = new.float() if table.is_meta else table.to(new.device)
-        return self
+# %% ../nbs/01_huginn.ipynb #479e72c1
+@patch
+def _apply(self: HuginnForCausalLM, fn, recurse=True):
+    "Apply `fn` like `nn.Module._apply`, but keep the RoPE table fp32 (only its device follows the model)."
+    table = self._buffers.get("freqs_cis")
+    super(HuginnForCausalLM, self)._apply(fn, recurse)
+    new = self._buffers.get("freqs_cis")
+    if table is not None and new is not None and new.dtype != torch.float32:
+        self._buffers["freqs_cis"] = new.float() if table.is_meta else table.to(new.device)
+    return self
 
-    # -- the pieces of a forward (the low-level API) ----------------------------------------------------------
-    def embed_inputs(self, input_ids: Optional[Tensor] = None, input_embeds: Optional[Tensor] = None) -> Tensor:
-        "x0 = wte[ids] * sqrt(E); unscaled `input_embeds` (in wte space) get the same scale."
-        x = self.transformer.wte(input_ids) if input_embeds is None else input_embeds
-        return x * self.config.embed_scale
+# %% ../nbs/01_huginn.ipynb #1b84f9b7
+@patch
+def embed_inputs(self: HuginnForCausalLM, input_ids: Optional[Tensor] = None,
+                 input_embeds: Optional[Tensor] = None) -> Tensor:
+    "x0 = wte[ids] * sqrt(E); unscaled `input_embeds` (in wte space) get the same scale."
+    x = self.transformer.wte(input_ids) if input_embeds is None else input_embeds
+    return x * self.config.embed_scale
 
-    def run_prelude(self, x: Tensor, ctx: AttnContext) -> Tensor:
-        "e: the prelude's raw output (no extra norm), at slots 0, 1."
-        for i, blk in enumerate(self.transformer.prelude): x = blk(x, i, ctx)
-        return x
+# %% ../nbs/01_huginn.ipynb #98c4cf2c
+@patch
+def context(self: HuginnForCausalLM, n_new: int, device, cache: Optional[HuginnCache] = None,
+            position_ids: Optional[Tensor] = None, attention_mask: Optional[Tensor] = None) -> AttnContext:
+    "Positions, RoPE rows and (for padded batches) the mask of a call over `n_new` new positions."
+    start = cache.begin(n_new) if cache is not None else 0
+    mask = None
+    if attention_mask is not None and not bool(attention_mask.all()):
+        L = attention_mask.shape[1]
+        if L != start + n_new: raise ValueError(f"attention_mask covers {L} positions, expected {start + n_new}")
+        am = attention_mask.bool().to(device)
+        if position_ids is None: position_ids = (am.long().cumsum(-1) - 1).clamp(min=0)[:, -n_new:]
+        causal = lower_right_causal(n_new, L, device)
+        diag = torch.zeros_like(causal)
+        diag[:, L - n_new:] = torch.eye(n_new, dtype=torch.bool, device=device)
+        # a left-pad query has no valid key: letting it see itself keeps its row finite (pad outputs are discarded)
+        mask = ((causal[None] & am[:, None, :]) | diag[None])[:, None]
+    if position_ids is None: position_ids = torch.arange(start, start + n_new, device=device)[None]
+    if int(position_ids.max()) >= self.config.block_size:
+        raise ValueError(f"position {int(position_ids.max())} >= block_size {self.config.block_size}: "
+                         "Huginn has no RoPE rows beyond it")
+    table = self.freqs_cis[0]
+    freqs = table[position_ids.to(table.device)].to(device)  # (B or 1, S, 1, D/2, 2)
+    return AttnContext(freqs=freqs, cache=cache, mask=mask)
 
-    def init_state(self, e: Tensor, scale: float = 1.0, generator: Optional[torch.Generator] = None) -> Tensor:
-        "s_0: truncated normal (std sqrt(2/5E) * scale, cut at +-3 std) times sqrt(E), like `e`."
-        x = torch.randn(e.shape, dtype=e.dtype, device=e.device, generator=generator)  # drawn first, as the reference does
-        std = self.config.init_values["std"] * scale
-        if std <= 0: return x.zero_()
-        nn.init.trunc_normal_(x, mean=0.0, std=std, a=-3 * std, b=3 * std, generator=generator)
-        return x * self.config.embed_scale
+# %% ../nbs/01_huginn.ipynb #f0e8f285
+@patch
+def run_prelude(self: HuginnForCausalLM, x: Tensor, ctx: AttnContext) -> Tensor:
+    "e: the prelude's raw output (no extra norm), at slots 0, 1."
+    for i, blk in enumerate(self.transformer.prelude): x = blk(x, i, ctx)
+    return x
 
-    def core_step(self, s: Tensor, e: Tensor, step: int, ctx: AttnContext) -> Tensor:
-        "One recurrence: s' = core(adapter([s; e])), using slots 2+4*step .. 5+4*step."
-        x = self.transformer.adapter(torch.cat([s, e], dim=-1))
-        for j, blk in enumerate(self.transformer.core_block): x = blk(x, core_slot(step, j), ctx)
-        self.core_token_steps += s.shape[0] * s.shape[1]
-        return x
+# %% ../nbs/01_huginn.ipynb #324a49a9
+@patch
+def init_state(self: HuginnForCausalLM, e: Tensor, scale: float = 1.0,
+               generator: Optional[torch.Generator] = None) -> Tensor:
+    "s_0: truncated normal (std sqrt(2/5E) * scale, cut at +-3 std) times sqrt(E), like `e`."
+    x = torch.randn(e.shape, dtype=e.dtype, device=e.device, generator=generator)  # drawn first, as the reference does
+    std = self.config.init_values["std"] * scale
+    if std <= 0: return x.zero_()
+    nn.init.trunc_normal_(x, mean=0.0, std=std, a=-3 * std, b=3 * std, generator=generator)
+    return x * self.config.embed_scale
 
-    def run_coda(self, s: Tensor, ctx: AttnContext) -> Tensor:
-        "h: the coda on ln_f(s), at slots -1, -2."
-        x = self.transformer.ln_f(s)
-        for i, blk in enumerate(self.transformer.coda, start=1): x = blk(x, -i, ctx)
-        return x
+# %% ../nbs/01_huginn.ipynb #82000f37
+@patch
+def core_step(self: HuginnForCausalLM, s: Tensor, e: Tensor, step: int, ctx: AttnContext) -> Tensor:
+    "One recurrence: s' = core(adapter([s; e])), using slots 2+4*step .. 5+4*step."
+    x = self.transformer.adapter(torch.cat([s, e], dim=-1))
+    for j, blk in enumerate(self.transformer.core_block): x = blk(x, core_slot(step, j), ctx)
+    self.core_token_steps += s.shape[0] * s.shape[1]
+    return x
 
-    def head(self, h: Tensor) -> Tensor:
-        "fp32 logits: lm_head(ln_f(h)) in the model dtype, then upcast."
-        return self.lm_head(self.transformer.ln_f(h)).float()
+# %% ../nbs/01_huginn.ipynb #045db69a
+@patch
+def run_coda(self: HuginnForCausalLM, s: Tensor, ctx: AttnContext) -> Tensor:
+    "h: the coda on ln_f(s), at slots -1, -2."
+    x = self.transformer.ln_f(s)
+    for i, blk in enumerate(self.transformer.coda, start=1): x = blk(x, -i, ctx)
+    return x
 
-    def predict_from_latents(self, s: Tensor, ctx: Optional[AttnContext] = None) -> Tensor:
-        "decode(s) = head(ln_f(coda(ln_f(s)))) for a *raw* state s (never pass `latent_states`, which is already normed)."
-        return self.head(self.run_coda(s, ctx or self.context(s.shape[1], s.device)))
+# %% ../nbs/01_huginn.ipynb #80933510
+@patch
+def head(self: HuginnForCausalLM, h: Tensor) -> Tensor:
+    "fp32 logits: lm_head(ln_f(h)) in the model dtype, then upcast."
+    return self.lm_head(self.transformer.ln_f(h)).float()
 
-    def sample_depth(self, generator: Optional[torch.Generator] = None) -> tuple[int, int]:
-        "Training depth: Poisson-lognormal total depth p; backprop through min(p, mean_backprop_depth) steps."
-        s = self.config.mean_backprop_depth
-        t = max(self.config.mean_recurrence - s, 0)
-        sigma = 0.5
-        mu = math.log(t + s) - sigma ** 2 / 2
-        rate = torch.exp(mu + sigma * torch.randn((), generator=generator))
-        p = int(torch.poisson(rate, generator=generator)) + 1
-        return max(p - s, 0), min(p, s)
+@patch
+def predict_from_latents(self: HuginnForCausalLM, s: Tensor, ctx: Optional[AttnContext] = None) -> Tensor:
+    "decode(s) = head(ln_f(coda(ln_f(s)))) for a *raw* state s (never pass `latent_states`, which is already normed)."
+    return self.head(self.run_coda(s, ctx or self.context(s.shape[1], s.device)))
 
-    def context(self, n_new: int, device, cache: Optional[HuginnCache] = None, position_ids: Optional[Tensor] = None,
-                attention_mask: Optional[Tensor] = None) -> AttnContext:
-        "Positions, RoPE rows and (for padded batches) the mask of a call over `n_new` new positions."
-        start = cache.begin(n_new) if cache is not None else 0
-        mask = None
-        if attention_mask is not None and not bool(attention_mask.all()):
-            L = attention_mask.shape[1]
-            if L != start + n_new: raise ValueError(f"attention_mask covers {L} positions, expected {start + n_new}")
-            am = attention_mask.bool().to(device)
-            if position_ids is None: position_ids = (am.long().cumsum(-1) - 1).clamp(min=0)[:, -n_new:]
-            causal = lower_right_causal(n_new, L, device)
-            diag = torch.zeros_like(causal); diag[:, L - n_new:] = torch.eye(n_new, dtype=torch.bool, device=device)
-            # a left-pad query has no valid key: letting it see itself keeps its row finite (pad outputs are discarded)
-            mask = ((causal[None] & am[:, None, :]) | diag[None])[:, None]
-        if position_ids is None: position_ids = torch.arange(start, start + n_new, device=device)[None]
-        if int(position_ids.max()) >= self.config.block_size:
-            raise ValueError(f"position {int(position_ids.max())} >= block_size {self.config.block_size}: Huginn has no RoPE rows beyond it")
-        table = self.freqs_cis[0]
-        freqs = table[position_ids.to(table.device)].to(device)  # (B or 1, S, 1, D/2, 2)
-        return AttnContext(freqs=freqs, cache=cache, mask=mask)
+# %% ../nbs/01_huginn.ipynb #abb2edf2
+@patch
+def sample_depth(self: HuginnForCausalLM, generator: Optional[torch.Generator] = None) -> tuple[int, int]:
+    "Training depth: Poisson-lognormal total depth p; backprop through min(p, mean_backprop_depth) steps."
+    s = self.config.mean_backprop_depth
+    t = max(self.config.mean_recurrence - s, 0)
+    sigma = 0.5
+    mu = math.log(t + s) - sigma ** 2 / 2
+    rate = torch.exp(mu + sigma * torch.randn((), generator=generator))
+    p = int(torch.poisson(rate, generator=generator)) + 1
+    return max(p - s, 0), min(p, s)
 
-    # -- forward -------------------------------------------------------------------------------------------------
-    def forward(self, input_ids: Optional[Tensor] = None, num_steps=None, input_states: Optional[Tensor] = None,
-                labels: Optional[Tensor] = None, input_embeds: Optional[Tensor] = None, attention_mask: Optional[Tensor] = None,
-                position_ids: Optional[Tensor] = None, past_key_values: Optional[HuginnCache] = None,
-                use_cache: bool = False, generator: Optional[torch.Generator] = None, init_scale: float = 1.0,
-                return_all_states: bool = False, output_hidden_states: bool = False, inputs_embeds: Optional[Tensor] = None,
-                return_dict: Optional[bool] = None, output_attentions: Optional[bool] = None, **kwargs) -> HuginnOutput:
-        """Run prelude, `num_steps` core steps and coda. Labels are aligned with the logits (no shift inside).
+# %% ../nbs/01_huginn.ipynb #7ba8ed94
+@patch
+def forward(self: HuginnForCausalLM, input_ids: Optional[Tensor] = None, num_steps=None,  # noqa: F811
+            input_states: Optional[Tensor] = None, labels: Optional[Tensor] = None,
+            input_embeds: Optional[Tensor] = None, attention_mask: Optional[Tensor] = None,
+            position_ids: Optional[Tensor] = None, past_key_values: Optional[HuginnCache] = None,
+            use_cache: bool = False, generator: Optional[torch.Generator] = None, init_scale: float = 1.0,
+            return_all_states: bool = False, output_hidden_states: bool = False,
+            inputs_embeds: Optional[Tensor] = None, return_dict: Optional[bool] = None,
+            output_attentions: Optional[bool] = None, **kwargs) -> HuginnOutput:
+    """Run prelude, `num_steps` core steps and coda. Labels are aligned with the logits (no shift inside).
 
-        `num_steps`: int r (no gradient through the core), `(no_grad, with_grad)`, or None (eval: mean_recurrence;
-        train: sampled). `input_states` (B, S, E) replaces the fresh s_0. `position_ids` are absolute positions."""
-        # `return_dict`/`output_attentions` come from wrappers such as PEFT; outputs are always a `HuginnOutput`
-        if kwargs: raise TypeError(f"unexpected arguments: {sorted(kwargs)}")
-        if output_attentions: raise NotImplementedError("attention maps are not returned; SDPA never materialises them")
-        input_embeds = input_embeds if input_embeds is not None else inputs_embeds
-        if (input_ids is None) == (input_embeds is None): raise ValueError("pass exactly one of input_ids and input_embeds")
-        if num_steps is None: n_free, n_grad = self.sample_depth(generator) if self.training else (self.config.mean_recurrence, 0)
-        else: n_free, n_grad = split_num_steps(num_steps)
-        x = self.embed_inputs(input_ids, input_embeds)
-        B, S, _ = x.shape
-        cache = past_key_values if past_key_values is not None else (HuginnCache() if use_cache else None)
-        ctx = self.context(S, x.device, cache, position_ids, attention_mask)
-        e = self.run_prelude(x, ctx)
-        if input_states is not None:
-            if input_states.shape != e.shape: raise ValueError(f"input_states has shape {tuple(input_states.shape)}, expected {tuple(e.shape)}")
-            s = input_states.to(e.dtype)
-        else: s = self.init_state(e, init_scale, generator)
-        states = [s] if return_all_states else None
-        with torch.no_grad():
-            for i in range(n_free):
-                s = self.core_step(s, e, i, ctx)
-                if states is not None: states.append(s)
-        for i in range(n_free, n_free + n_grad):
+    `num_steps`: int r (no gradient through the core), `(no_grad, with_grad)`, or None (eval: mean_recurrence;
+    train: sampled). `input_states` (B, S, E) replaces the fresh s_0. `position_ids` are absolute positions."""
+    # `return_dict`/`output_attentions` come from wrappers such as PEFT; outputs are always a `HuginnOutput`
+    if kwargs: raise TypeError(f"unexpected arguments: {sorted(kwargs)}")
+    if output_attentions: raise NotImplementedError("attention maps are not returned; SDPA never materialises them")
+    input_embeds = input_embeds if input_embeds is not None else inputs_embeds
+    if (input_ids is None) == (input_embeds is None): raise ValueError("pass exactly one of input_ids and input_embeds")
+    if num_steps is None:
+        n_free, n_grad = self.sample_depth(generator) if self.training else (self.config.mean_recurrence, 0)
+    else: n_free, n_grad = split_num_steps(num_steps)
+    x = self.embed_inputs(input_ids, input_embeds)
+    B, S, _ = x.shape
+    cache = past_key_values if past_key_values is not None else (HuginnCache() if use_cache else None)
+    ctx = self.context(S, x.device, cache, position_ids, attention_mask)
+    e = self.run_prelude(x, ctx)
+    if input_states is not None:
+        if input_states.shape != e.shape:
+            raise ValueError(f"input_states has shape {tuple(input_states.shape)}, expected {tuple(e.shape)}")
+        s = input_states.to(e.dtype)
+    else: s = self.init_state(e, init_scale, generator)
+    states = [s] if return_all_states else None
+    with torch.no_grad():
+        for i in range(n_free):
             s = self.core_step(s, e, i, ctx)
             if states is not None: states.append(s)
-        h = self.run_coda(s, ctx)
-        hidden = self.transformer.ln_f(h)
-        logits = self.lm_head(hidden).float()
-        loss = None
-        if labels is not None:
-            loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), labels.reshape(-1).to(logits.device), ignore_index=-100)
-        return HuginnOutput(loss=loss, logits=logits, latent_states=self.transformer.ln_f(s).detach(),
-                            hidden_states=hidden if output_hidden_states else None, states=s,
-                            all_states=torch.stack(states) if states is not None else None,
-                            past_key_values=cache, num_steps_no_grad=n_free, num_steps_with_grad=n_grad)
+    for i in range(n_free, n_free + n_grad):
+        s = self.core_step(s, e, i, ctx)
+        if states is not None: states.append(s)
+    h = self.run_coda(s, ctx)
+    hidden = self.transformer.ln_f(h)
+    logits = self.lm_head(hidden).float()
+    loss = None
+    if labels is not None:
+        loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), labels.reshape(-1).to(logits.device),
+                               ignore_index=-100)
+    return HuginnOutput(loss=loss, logits=logits, latent_states=self.transformer.ln_f(s).detach(),
+                        hidden_states=hidden if output_hidden_states else None, states=s,
+                        all_states=torch.stack(states) if states is not None else None,
+                        past_key_values=cache, num_steps_no_grad=n_free, num_steps_with_grad=n_grad)
 
 # %% ../nbs/01_huginn.ipynb #69c88120
 class CheckpointError(ValueError):
     "A checkpoint that does not fit the model: the message names every offending key."
 
 def _checkpoint_files(folder: Path) -> list[Path]:
+    "The shards of `folder`: those its `model.safetensors.index.json` names, else the one `model.safetensors`."
     index = folder / "model.safetensors.index.json"
     if index.exists(): return [folder / f for f in sorted(set(json.loads(index.read_text())["weight_map"].values()))]
     single = folder / "model.safetensors"
     if single.exists(): return [single]
     raise FileNotFoundError(f"no model.safetensors or model.safetensors.index.json in {folder}")
 
+# %% ../nbs/01_huginn.ipynb #53e97a29
 def resolve_checkpoint(name_or_path: Union[str, os.PathLike], revision: Optional[str] = None, cache_dir=None) -> Path:
     "A local folder as is; otherwise a hub id, downloaded (config and safetensors only) through `huggingface_hub`."
     p = Path(name_or_path)
@@ -513,6 +597,38 @@ def resolve_checkpoint(name_or_path: Union[str, os.PathLike], revision: Optional
     return Path(snapshot_download(str(name_or_path), revision=revision, cache_dir=cache_dir,
                                   allow_patterns=["*.json", "*.safetensors"]))
 
+# %% ../nbs/01_huginn.ipynb #3abc6cf5
+@patch
+def save_pretrained(self: HuginnForCausalLM, save_directory, max_shard_size: int = 5 * 2**30, **kwargs):
+    "Write config.json and safetensors shards (tied head dropped: 76 keys) with an index when sharded."
+    from safetensors.torch import save_file
+    out = Path(save_directory)
+    out.mkdir(parents=True, exist_ok=True)
+    self.config.save_pretrained(str(out))
+    sd = {k: v.detach().contiguous() for k, v in self.state_dict().items() if k != "lm_head.weight"}
+    shards, cur, size = [], {}, 0
+    for k, v in sd.items():
+        nb = v.numel() * v.element_size()
+        if cur and size + nb > max_shard_size:
+            shards.append(cur)
+            cur, size = {}, 0
+        cur[k] = v
+        size += nb
+    shards.append(cur)
+    if len(shards) == 1:
+        save_file(shards[0], str(out / "model.safetensors"), metadata={"format": "pt"})
+        return out
+    weight_map = {}
+    for i, sh in enumerate(shards, 1):
+        name = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
+        save_file(sh, str(out / name), metadata={"format": "pt"})
+        weight_map.update({k: name for k in sh})
+    total = sum(v.numel() * v.element_size() for v in sd.values())
+    index = {"metadata": {"total_size": total}, "weight_map": weight_map}
+    (out / "model.safetensors.index.json").write_text(json.dumps(index, indent=2))
+    return out
+
+# %% ../nbs/01_huginn.ipynb #1231d686
 def load_checked_state_dict(model: nn.Module, folder: Path, dtype: Optional[torch.dtype] = None) -> dict:
     "Read every shard, check keys and shapes against `model`, check the tied head and RoPE table; cast parameters."
     from safetensors import safe_open
@@ -528,10 +644,12 @@ def load_checked_state_dict(model: nn.Module, folder: Path, dtype: Optional[torc
     if missing or unexpected or misshapen:
         parts = [f"missing keys {missing}" if missing else "", f"unexpected keys {unexpected}" if unexpected else "",
                  f"misshapen keys {misshapen}" if misshapen else ""]
-        raise CheckpointError(f"checkpoint in {folder} does not match {type(model).__name__}: " + "; ".join(p for p in parts if p))
+        raise CheckpointError(f"checkpoint in {folder} does not match {type(model).__name__}: "
+                              + "; ".join(p for p in parts if p))
     head = sd.pop("lm_head.weight", None)
     if head is not None and not torch.equal(head, sd["transformer.wte.weight"]):
-        raise CheckpointError("lm_head.weight differs from transformer.wte.weight: Huginn ties them, this checkpoint does not")
+        raise CheckpointError("lm_head.weight differs from transformer.wte.weight: "
+                              "Huginn ties them, this checkpoint does not")
     table = sd.pop("freqs_cis", None)
     c = model.config
     ref = rope_table(c.head_dim, c.block_size, c.rope_base)
@@ -543,8 +661,12 @@ def load_checked_state_dict(model: nn.Module, folder: Path, dtype: Optional[torc
     sd["freqs_cis"] = table.float()
     return sd
 
+# %% ../nbs/01_huginn.ipynb #3fa0f011
+@patch(cls_method=True)
 @torch.no_grad()
-def _from_pretrained(cls, name_or_path, dtype=None, device=None, revision=None, cache_dir=None, torch_dtype=None, **config_overrides):
+def from_pretrained(cls: HuginnForCausalLM, name_or_path, dtype=None, device=None, revision=None, cache_dir=None,
+                    torch_dtype=None, **config_overrides):
+    "Load from a hub id or a local folder (76- or 77-key layouts), checking every key."
     folder = resolve_checkpoint(name_or_path, revision, cache_dir)
     config = HuginnConfig.from_pretrained(str(folder), **config_overrides)
     dtype = dtype if dtype is not None else torch_dtype
@@ -556,42 +678,19 @@ def _from_pretrained(cls, name_or_path, dtype=None, device=None, revision=None, 
     if device is not None: model.to(device)
     return model.eval()
 
-def _save_pretrained(self, save_directory, max_shard_size: int = 5 * 2**30, **kwargs):
-    "Write config.json and safetensors shards (tied head dropped: 76 keys) with an index when sharded."
-    from safetensors.torch import save_file
-    out = Path(save_directory); out.mkdir(parents=True, exist_ok=True)
-    self.config.save_pretrained(str(out))
-    sd = {k: v.detach().contiguous() for k, v in self.state_dict().items() if k != "lm_head.weight"}
-    shards, cur, size = [], {}, 0
-    for k, v in sd.items():
-        nb = v.numel() * v.element_size()
-        if cur and size + nb > max_shard_size: shards.append(cur); cur, size = {}, 0
-        cur[k] = v; size += nb
-    shards.append(cur)
-    if len(shards) == 1:
-        save_file(shards[0], str(out / "model.safetensors"), metadata={"format": "pt"}); return out
-    weight_map = {}
-    for i, sh in enumerate(shards, 1):
-        name = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
-        save_file(sh, str(out / name), metadata={"format": "pt"}); weight_map.update({k: name for k in sh})
-    total = sum(v.numel() * v.element_size() for v in sd.values())
-    (out / "model.safetensors.index.json").write_text(json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2))
-    return out
-
-HuginnForCausalLM.from_pretrained = classmethod(_from_pretrained)
-HuginnForCausalLM.from_pretrained.__func__.__doc__ = "Load from a hub id or a local folder (76- or 77-key layouts), checking every key."
-HuginnForCausalLM.save_pretrained = _save_pretrained
-
 # %% ../nbs/01_huginn.ipynb #62e04786
 SPECIAL_TOKENS = {"<|begin_text|>": 65504, "<|end_text|>": 65505, "<|begin_header|>": 65506,
                   "<|end_header|>": 65507, "<|end_turn|>": 65508, "<|pad|>": 65509}
 ASSISTANT_ROLE = "Huginn"
 HUGINN_CHAT_TEMPLATE = (
     "{{ bos_token }}{% for message in messages %}"
-    "{{ '<|begin_header|>' + ('Huginn' if message['role'] == 'assistant' else message['role']) + '<|end_header|>\n\n' "
+    "{{ '<|begin_header|>' + ('Huginn' if message['role'] == 'assistant' else message['role']) "
+    "+ '<|end_header|>\n\n' "
     "+ (message['content'] | trim) + '<|end_turn|>' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|begin_header|>Huginn<|end_header|>\n\n' }}{% else %}{{ '<|end_text|>' }}{% endif %}")
+    "{% if add_generation_prompt %}{{ '<|begin_header|>Huginn<|end_header|>\n\n' }}{% else %}{{ '<|end_text|>' }}"
+    "{% endif %}")
 
+# %% ../nbs/01_huginn.ipynb #8f016dd0
 def render_chat(messages: Sequence[dict], add_generation_prompt: bool = True) -> str:
     "The Huginn chat rendering in plain Python (identical to `HUGINN_CHAT_TEMPLATE`)."
     parts = ["<|begin_text|>"]
@@ -601,6 +700,7 @@ def render_chat(messages: Sequence[dict], add_generation_prompt: bool = True) ->
     parts.append(f"<|begin_header|>{ASSISTANT_ROLE}<|end_header|>\n\n" if add_generation_prompt else "<|end_text|>")
     return "".join(parts)
 
+# %% ../nbs/01_huginn.ipynb #51808729
 def check_special_tokens(tokenizer, expected: Optional[dict] = None):
     "Assert that `tokenizer` maps the Huginn special tokens to the expected ids (the real ids by default)."
     expected = SPECIAL_TOKENS if expected is None else expected
@@ -609,14 +709,19 @@ def check_special_tokens(tokenizer, expected: Optional[dict] = None):
     if bad: raise ValueError(f"special-token ids differ from Huginn's (got, expected): {bad}")
     return tokenizer
 
-def load_tokenizer(name_or_path="tomg-group-umd/huginn-0125", revision=None):
-    "The real Huginn tokenizer with its special ids checked and the chat template set."
-    from transformers import PreTrainedTokenizerFast
-    tok = PreTrainedTokenizerFast.from_pretrained(str(name_or_path), revision=revision)
-    check_special_tokens(tok)
-    tok.chat_template = HUGINN_CHAT_TEMPLATE
-    return tok
+# %% ../nbs/01_huginn.ipynb #4ad7f8ed
+def _byte_of(ch: str) -> int:
+    "The byte a ByteLevel alphabet character stands for (GPT-2's printable remapping)."
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(map(chr, cs), bs))[ch]
 
+# %% ../nbs/01_huginn.ipynb #38a93d5d
 def byte_tokenizer():
     "A byte-level tokenizer built in code: 256 byte tokens then the six Huginn special tokens (ids 256..261)."
     from tokenizers import Tokenizer, models, pre_tokenizers, decoders, processors
@@ -633,17 +738,25 @@ def byte_tokenizer():
     return PreTrainedTokenizerFast(tokenizer_object=tk, bos_token="<|begin_text|>", eos_token="<|end_text|>",
                                    pad_token="<|pad|>", chat_template=HUGINN_CHAT_TEMPLATE)
 
-def _byte_of(ch: str) -> int:
-    "The byte a ByteLevel alphabet character stands for (GPT-2's printable remapping)."
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs, n = bs[:], 0
-    for b in range(256):
-        if b not in bs: bs.append(b); cs.append(256 + n); n += 1
-    return dict(zip(map(chr, cs), bs))[ch]
+# %% ../nbs/01_huginn.ipynb #77b28183
+def load_tokenizer(name_or_path="tomg-group-umd/huginn-0125", revision=None):
+    "The real Huginn tokenizer with its special ids checked and the chat template set."
+    from transformers import PreTrainedTokenizerFast
+    tok = PreTrainedTokenizerFast.from_pretrained(str(name_or_path), revision=revision)
+    check_special_tokens(tok)
+    tok.chat_template = HUGINN_CHAT_TEMPLATE
+    return tok
 
 # %% ../nbs/01_huginn.ipynb #12e2edb1
-def process_logits(logits: Tensor, prev_ids: Optional[Tensor] = None, temperature: float = 1.0, top_k: Optional[int] = None,
-                   top_p: Optional[float] = None, min_p: Optional[float] = None, repetition_penalty: float = 1.0) -> Tensor:
+def apply_repetition_penalty(logits: Tensor, prev_ids: Tensor, penalty: float) -> Tensor:
+    "CTRL-style penalty on tokens already present: positive logits divided, negative ones multiplied."
+    seen = logits.gather(-1, prev_ids)
+    return logits.scatter(-1, prev_ids, torch.where(seen > 0, seen / penalty, seen * penalty))
+
+# %% ../nbs/01_huginn.ipynb #f52caa21
+def process_logits(logits: Tensor, prev_ids: Optional[Tensor] = None, temperature: float = 1.0,
+                   top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
+                   repetition_penalty: float = 1.0) -> Tensor:
     "Probabilities (B, V) after repetition penalty, temperature, top-k, top-p and min-p, renormalised."
     logits = logits.float()
     if repetition_penalty != 1.0 and prev_ids is not None:
@@ -655,16 +768,12 @@ def process_logits(logits: Tensor, prev_ids: Optional[Tensor] = None, temperatur
     if top_p is not None and top_p < 1.0:
         sp, si = probs.sort(dim=-1, descending=True)
         drop = sp.cumsum(-1) > top_p
-        drop[..., 1:] = drop[..., :-1].clone(); drop[..., 0] = False
+        drop[..., 1:] = drop[..., :-1].clone()
+        drop[..., 0] = False
         probs = probs.masked_fill(drop.scatter(-1, si, drop), 0.0)
     if min_p is not None and min_p > 0:
         probs = probs.masked_fill(probs < min_p * probs.amax(-1, keepdim=True), 0.0)
     return probs / probs.sum(-1, keepdim=True)
-
-def apply_repetition_penalty(logits: Tensor, prev_ids: Tensor, penalty: float) -> Tensor:
-    "CTRL-style penalty on tokens already present: positive logits divided, negative ones multiplied."
-    seen = logits.gather(-1, prev_ids)
-    return logits.scatter(-1, prev_ids, torch.where(seen > 0, seen / penalty, seen * penalty))
 
 # %% ../nbs/01_huginn.ipynb #51ba3f1e
 EXIT_THRESHOLDS = {"kl": 5e-4, "minp-kl": 1e-5, "entropy-diff": 1e-3, "latent-diff": 0.03, "cosine": 1e-3,
@@ -673,7 +782,8 @@ EXIT_THRESHOLDS = {"kl": 5e-4, "minp-kl": 1e-5, "entropy-diff": 1e-3, "latent-di
 class ExitCriterion:
     "Tracks one exit criterion across the core steps of one forward; `update` returns which rows exit now."
     def __init__(self, name: str, threshold="auto"):
-        if name not in EXIT_THRESHOLDS: raise ValueError(f"exit criterion {name!r}; choose one of {sorted(EXIT_THRESHOLDS)}")
+        if name not in EXIT_THRESHOLDS:
+            raise ValueError(f"exit criterion {name!r}; choose one of {sorted(EXIT_THRESHOLDS)}")
         self.name = name
         self.threshold = EXIT_THRESHOLDS[name] if threshold == "auto" else threshold
         self.prev_logp = self.prev_H = self.prev_arg = None
@@ -682,42 +792,47 @@ class ExitCriterion:
 
     needs_logits = property(lambda self: self.name in ("kl", "minp-kl", "entropy-diff", "argmax-stability"))
 
-    @staticmethod
-    def _minp_filter(logp: Tensor) -> Tensor:
-        p = logp.exp()
-        p = torch.where(p < 0.1 * p.amax(-1, keepdim=True), torch.full_like(p, 1.0 / p.shape[-1]), p)
-        return (p / p.sum(-1, keepdim=True)).log()
+# %% ../nbs/01_huginn.ipynb #3c1e996a
+@patch_to(ExitCriterion, static_method=True)
+def _minp_filter(logp: Tensor) -> Tensor:
+    "Log of the min-p filtered distribution: probabilities under 0.1 * max become 1/V, then renormalise."
+    p = logp.exp()
+    p = torch.where(p < 0.1 * p.amax(-1, keepdim=True), torch.full_like(p, 1.0 / p.shape[-1]), p)
+    return (p / p.sum(-1, keepdim=True)).log()
 
-    def update(self, s_prev: Tensor, s: Tensor, logits: Optional[Tensor]) -> Tensor:
-        "Value after this step (per row) and the rows whose criterion fires."
-        B = s.shape[0]
-        if self.name == "none": return torch.zeros(B, dtype=torch.bool, device=s.device)
-        if self.name in ("latent-diff", "cosine"):
-            a, b = s.float(), s_prev.float()
-            if self.name == "latent-diff": v = ((a - b).norm(dim=-1) / a.norm(dim=-1)).mean(-1)
-            else: v = (1 - F.cosine_similarity(a, b, dim=-1)).mean(-1)
-            self.last = v
-            return v < self.threshold
-        logp = torch.log_softmax(logits.float(), dim=-1)
-        if self.name in ("kl", "minp-kl"):
-            cur = self._minp_filter(logp) if self.name == "minp-kl" else logp
-            prev = self.prev_logp if self.prev_logp is not None else torch.full_like(cur, -math.log(cur.shape[-1]))
-            v = (prev.exp() * (prev - cur)).sum(-1)
-            self.prev_logp = cur
-        elif self.name == "entropy-diff":
-            p = logp.exp(); H = -(p * torch.log(p + 1e-10)).sum(-1)
-            v = (H - (self.prev_H if self.prev_H is not None else torch.full_like(H, 100.0))).abs()
-            self.prev_H = H
-        else:  # argmax-stability
-            arg = logp.argmax(-1)
-            prev = self.prev_arg if self.prev_arg is not None else torch.full_like(arg, -1)
-            self.stable = torch.where(arg == prev, (self.stable if self.stable is not None else torch.zeros_like(arg)) + 1,
-                                      torch.zeros_like(arg))
-            self.prev_arg = arg
-            self.last = self.stable
-            return self.stable >= self.threshold
+# %% ../nbs/01_huginn.ipynb #237ab446
+@patch
+def update(self: ExitCriterion, s_prev: Tensor, s: Tensor, logits: Optional[Tensor]) -> Tensor:  # noqa: F811
+    "Value after this step (per row) and the rows whose criterion fires."
+    B = s.shape[0]
+    if self.name == "none": return torch.zeros(B, dtype=torch.bool, device=s.device)
+    if self.name in ("latent-diff", "cosine"):
+        a, b = s.float(), s_prev.float()
+        if self.name == "latent-diff": v = ((a - b).norm(dim=-1) / a.norm(dim=-1)).mean(-1)
+        else: v = (1 - F.cosine_similarity(a, b, dim=-1)).mean(-1)
         self.last = v
         return v < self.threshold
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    if self.name in ("kl", "minp-kl"):
+        cur = self._minp_filter(logp) if self.name == "minp-kl" else logp
+        prev = self.prev_logp if self.prev_logp is not None else torch.full_like(cur, -math.log(cur.shape[-1]))
+        v = (prev.exp() * (prev - cur)).sum(-1)
+        self.prev_logp = cur
+    elif self.name == "entropy-diff":
+        p = logp.exp()
+        H = -(p * torch.log(p + 1e-10)).sum(-1)
+        v = (H - (self.prev_H if self.prev_H is not None else torch.full_like(H, 100.0))).abs()
+        self.prev_H = H
+    else:  # argmax-stability
+        arg = logp.argmax(-1)
+        prev = self.prev_arg if self.prev_arg is not None else torch.full_like(arg, -1)
+        self.stable = torch.where(arg == prev, (self.stable if self.stable is not None else torch.zeros_like(arg)) + 1,
+                                  torch.zeros_like(arg))
+        self.prev_arg = arg
+        self.last = self.stable
+        return self.stable >= self.threshold
+    self.last = v
+    return v < self.threshold
 
 # %% ../nbs/01_huginn.ipynb #aac46e5b
 @dataclass
@@ -732,6 +847,7 @@ class Generation:
     @property
     def new_tokens(self) -> Tensor: return self.sequences[:, self.prompt_length:]
 
+# %% ../nbs/01_huginn.ipynb #688f3a8b
 def stop_token_set(config, stop_tokens=None) -> set:
     "Token ids that end generation: the config's stop ids and EOS, plus `stop_tokens`."
     ids = set(config.stop_token_ids)
@@ -739,87 +855,11 @@ def stop_token_set(config, stop_tokens=None) -> set:
     ids |= set(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])
     return ids | set(stop_tokens or [])
 
-@torch.no_grad()
-def _generate(self, input_ids: Tensor, num_steps=None, max_new_tokens: int = 32, do_sample: bool = False,
-              temperature: float = 1.0, top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
-              repetition_penalty: float = 1.0, stop_tokens: Optional[Sequence[int]] = None, state_table: Optional[Tensor] = None,
-              generator: Optional[torch.Generator] = None, init_scale: float = 1.0, exit_criterion: Optional[str] = None,
-              exit_threshold="auto", min_steps: int = 0, check_every: int = 1, do_not_exit_in_prefill: bool = False,
-              warm_start: Optional[str] = None, attention_mask: Optional[Tensor] = None,
-              stop_strings: Sequence[str] = (), tokenizer=None) -> Generation:
-    """Decode up to `max_new_tokens` at a fixed depth (`num_steps`, default `mean_recurrence`) or with per-token adaptive
-    exit (`exit_criterion`: a name from `EXIT_THRESHOLDS`, or a callable returning a fresh evaluator per token with
-    `.update(s_prev, s, logits) -> exits` and `.needs_logits`; `num_steps` is then the maximum).
-    `state_table` (B, P + max_new_tokens, E) fixes every s_0. Generation also stops at the first token of each of
-    `stop_strings` (needs `tokenizer`)."""
-    if self.training: raise RuntimeError("call model.eval() before generate (train mode samples a random depth)")
-    if warm_start not in (None, "raw", "normed"): raise ValueError(f"warm_start={warm_start!r}; use None, 'raw' or 'normed'")
-    r = self.config.mean_recurrence if num_steps is None else sum(split_num_steps(num_steps))
-    B, P = input_ids.shape
-    if state_table is not None and (state_table.shape[0] != B or state_table.shape[1] < P + max_new_tokens):
-        raise ValueError(f"state_table has shape {tuple(state_table.shape)}, needs ({B}, >= {P + max_new_tokens}, E)")
-    if P + max_new_tokens > self.config.block_size:
-        raise ValueError(f"prompt {P} + max_new_tokens {max_new_tokens} exceeds block_size {self.config.block_size}")
-    crit = None if exit_criterion in (None, "none") else exit_criterion
-    make_crit = crit if callable(crit) else (lambda: ExitCriterion(crit, exit_threshold))
-    if stop_strings and tokenizer is None: raise ValueError("stop_strings need the tokenizer to find their first tokens")
-    stop_tokens = list(stop_tokens or []) + [tokenizer(t, add_special_tokens=False)["input_ids"][0] for t in stop_strings]
-    cache = HuginnCache(lookup="latest-m4" if crit else "full", capacity=P + max_new_tokens)
-    stops = torch.tensor(sorted(stop_token_set(self.config, stop_tokens)), dtype=torch.long, device=input_ids.device)
-    pad = self.config.pad_token_id if self.config.pad_token_id is not None else 0
-    mask = attention_mask.bool() if attention_mask is not None else None
-    rowpos = (mask.long().cumsum(-1) - 1).clamp(min=0) if mask is not None else None  # per-row positions when padded
-
-    def states_for(start, n):  # s_0 rows of the new positions (indexed by each row's own position when padded)
-        if state_table is None: return None
-        if rowpos is None: return state_table[:, start:start + n]
-        return state_table.gather(1, rowpos[:, start:start + n, None].expand(-1, -1, state_table.shape[-1]))
-
-    def step(ids, s0, adaptive):
-        n = ids.shape[1]
-        pos = rowpos[:, -n:] if rowpos is not None else None
-        if not adaptive:
-            o = self(ids, num_steps=r, input_states=s0, past_key_values=cache, attention_mask=mask, position_ids=pos,
-                     generator=generator, init_scale=init_scale)
-            return o.logits[:, -1], o.states[:, -1:], torch.full((B,), r, device=ids.device), torch.full((B,), float("nan"))
-        return self._adaptive_forward(ids, r, s0, cache, make_crit(), min_steps, check_every, generator, init_scale, mask, pos)
-
-    logits, s_last, used, vals = step(input_ids, states_for(0, P), crit is not None and not do_not_exit_in_prefill)
-    seq, logps, steps, values = [input_ids], [], [], []
-    done = torch.zeros(B, dtype=torch.bool, device=input_ids.device)
-    finished_at = torch.full((B,), max_new_tokens, dtype=torch.long, device=input_ids.device)
-    for t in range(max_new_tokens):
-        prev = torch.cat(seq, 1) if do_sample or repetition_penalty != 1.0 else None
-        if do_sample:
-            probs = process_logits(logits, prev, temperature, top_k, top_p, min_p, repetition_penalty)
-            tok = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-        else:
-            lg = apply_repetition_penalty(logits.float(), prev, repetition_penalty) if repetition_penalty != 1.0 else logits
-            tok = lg.argmax(-1)
-        T = temperature if do_sample else 1.0
-        lp = torch.log_softmax(logits.float() / T, -1).gather(-1, tok[:, None]).squeeze(1)
-        tok = torch.where(done, torch.full_like(tok, pad), tok)
-        seq.append(tok[:, None]); logps.append(lp); steps.append(torch.where(done, torch.zeros_like(used), used))
-        values.append(vals.float().to(lp.device))
-        hit = torch.isin(tok, stops) & ~done
-        finished_at = torch.where(hit, torch.full_like(finished_at, t), finished_at)
-        done |= hit
-        if done.all() or t == max_new_tokens - 1: break
-        if mask is not None:
-            mask = torch.cat([mask, torch.ones(B, 1, dtype=torch.bool, device=mask.device)], 1)
-            rowpos = torch.cat([rowpos, rowpos[:, -1:] + 1], 1)
-        if warm_start is not None:
-            s0 = s_last if warm_start == "raw" else self.transformer.ln_f(s_last)
-        else: s0 = states_for(P + t, 1)
-        logits, s_last, used, vals = step(tok[:, None], s0, crit is not None)
-    T_new = len(logps)
-    cm = torch.arange(T_new, device=input_ids.device)[None] <= finished_at[:, None]
-    return Generation(sequences=torch.cat(seq, 1), logprobs=torch.stack(logps, 1), steps=torch.stack(steps, 1).long(),
-                      exit_values=torch.stack(values, 1), completion_mask=cm, prompt_length=P)
-
-def _adaptive_forward(self, ids, max_steps, s0, cache, crit: ExitCriterion, min_steps, check_every, generator, init_scale,
-                      attention_mask, position_ids):
-    "One forward whose rows exit when `crit` fires: frozen last-position logits, exit states, steps and criterion values."
+# %% ../nbs/01_huginn.ipynb #cfb6e15b
+@patch
+def _adaptive_forward(self: HuginnForCausalLM, ids, max_steps, s0, cache, crit: ExitCriterion, min_steps, check_every,
+                      generator, init_scale, attention_mask, position_ids):
+    "One forward whose rows exit when `crit` fires: frozen last-position logits, exit states, steps, criterion values."
     x = self.embed_inputs(ids)
     ctx = self.context(ids.shape[1], x.device, cache, position_ids, attention_mask)
     e = self.run_prelude(x, ctx)
@@ -847,5 +887,92 @@ def _adaptive_forward(self, ids, max_steps, s0, cache, crit: ExitCriterion, min_
         if exited.all(): break
     return out_logits, out_state, used, values
 
-HuginnForCausalLM.generate = _generate
-HuginnForCausalLM._adaptive_forward = _adaptive_forward
+# %% ../nbs/01_huginn.ipynb #ea36f51c
+@patch
+@torch.no_grad()
+def generate(self: HuginnForCausalLM, input_ids: Tensor, num_steps=None, max_new_tokens: int = 32,
+             do_sample: bool = False, temperature: float = 1.0, top_k: Optional[int] = None,
+             top_p: Optional[float] = None, min_p: Optional[float] = None, repetition_penalty: float = 1.0,
+             stop_tokens: Optional[Sequence[int]] = None, state_table: Optional[Tensor] = None,
+             generator: Optional[torch.Generator] = None, init_scale: float = 1.0,
+             exit_criterion: Optional[str] = None, exit_threshold="auto", min_steps: int = 0, check_every: int = 1,
+             do_not_exit_in_prefill: bool = False, warm_start: Optional[str] = None,
+             attention_mask: Optional[Tensor] = None, stop_strings: Sequence[str] = (), tokenizer=None) -> Generation:
+    """Decode up to `max_new_tokens` at a fixed depth (`num_steps`, default `mean_recurrence`) or with per-token
+    adaptive exit (`exit_criterion`: a name from `EXIT_THRESHOLDS`, or a callable returning a fresh evaluator per token
+    with `.update(s_prev, s, logits) -> exits` and `.needs_logits`; `num_steps` is then the maximum).
+    `state_table` (B, P + max_new_tokens, E) fixes every s_0. Generation also stops at the first token of each of
+    `stop_strings` (needs `tokenizer`)."""
+    if self.training: raise RuntimeError("call model.eval() before generate (train mode samples a random depth)")
+    if warm_start not in (None, "raw", "normed"):
+        raise ValueError(f"warm_start={warm_start!r}; use None, 'raw' or 'normed'")
+    r = self.config.mean_recurrence if num_steps is None else sum(split_num_steps(num_steps))
+    B, P = input_ids.shape
+    if state_table is not None and (state_table.shape[0] != B or state_table.shape[1] < P + max_new_tokens):
+        raise ValueError(f"state_table has shape {tuple(state_table.shape)}, needs ({B}, >= {P + max_new_tokens}, E)")
+    if P + max_new_tokens > self.config.block_size:
+        raise ValueError(f"prompt {P} + max_new_tokens {max_new_tokens} exceeds block_size {self.config.block_size}")
+    crit = None if exit_criterion in (None, "none") else exit_criterion
+    make_crit = crit if callable(crit) else (lambda: ExitCriterion(crit, exit_threshold))
+    if stop_strings and tokenizer is None:
+        raise ValueError("stop_strings need the tokenizer to find their first tokens")
+    stop_tokens = list(stop_tokens or []) + [tokenizer(t, add_special_tokens=False)["input_ids"][0]
+                                             for t in stop_strings]
+    cache = HuginnCache(lookup="latest-m4" if crit else "full", capacity=P + max_new_tokens)
+    stops = torch.tensor(sorted(stop_token_set(self.config, stop_tokens)), dtype=torch.long, device=input_ids.device)
+    pad = self.config.pad_token_id if self.config.pad_token_id is not None else 0
+    mask = attention_mask.bool() if attention_mask is not None else None
+    # per-row positions when padded
+    rowpos = (mask.long().cumsum(-1) - 1).clamp(min=0) if mask is not None else None
+
+    def states_for(start, n):  # s_0 rows of the new positions (indexed by each row's own position when padded)
+        if state_table is None: return None
+        if rowpos is None: return state_table[:, start:start + n]
+        return state_table.gather(1, rowpos[:, start:start + n, None].expand(-1, -1, state_table.shape[-1]))
+
+    def step(ids, s0, adaptive):
+        n = ids.shape[1]
+        pos = rowpos[:, -n:] if rowpos is not None else None
+        if not adaptive:
+            o = self(ids, num_steps=r, input_states=s0, past_key_values=cache, attention_mask=mask, position_ids=pos,
+                     generator=generator, init_scale=init_scale)
+            return (o.logits[:, -1], o.states[:, -1:], torch.full((B,), r, device=ids.device),
+                    torch.full((B,), float("nan")))
+        return self._adaptive_forward(ids, r, s0, cache, make_crit(), min_steps, check_every, generator, init_scale,
+                                      mask, pos)
+
+    logits, s_last, used, vals = step(input_ids, states_for(0, P), crit is not None and not do_not_exit_in_prefill)
+    seq, logps, steps, values = [input_ids], [], [], []
+    done = torch.zeros(B, dtype=torch.bool, device=input_ids.device)
+    finished_at = torch.full((B,), max_new_tokens, dtype=torch.long, device=input_ids.device)
+    for t in range(max_new_tokens):
+        prev = torch.cat(seq, 1) if do_sample or repetition_penalty != 1.0 else None
+        if do_sample:
+            probs = process_logits(logits, prev, temperature, top_k, top_p, min_p, repetition_penalty)
+            tok = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+        else:
+            lg = (apply_repetition_penalty(logits.float(), prev, repetition_penalty) if repetition_penalty != 1.0
+                  else logits)
+            tok = lg.argmax(-1)
+        T = temperature if do_sample else 1.0
+        lp = torch.log_softmax(logits.float() / T, -1).gather(-1, tok[:, None]).squeeze(1)
+        tok = torch.where(done, torch.full_like(tok, pad), tok)
+        seq.append(tok[:, None])
+        logps.append(lp)
+        steps.append(torch.where(done, torch.zeros_like(used), used))
+        values.append(vals.float().to(lp.device))
+        hit = torch.isin(tok, stops) & ~done
+        finished_at = torch.where(hit, torch.full_like(finished_at, t), finished_at)
+        done |= hit
+        if done.all() or t == max_new_tokens - 1: break
+        if mask is not None:
+            mask = torch.cat([mask, torch.ones(B, 1, dtype=torch.bool, device=mask.device)], 1)
+            rowpos = torch.cat([rowpos, rowpos[:, -1:] + 1], 1)
+        if warm_start is not None:
+            s0 = s_last if warm_start == "raw" else self.transformer.ln_f(s_last)
+        else: s0 = states_for(P + t, 1)
+        logits, s_last, used, vals = step(tok[:, None], s0, crit is not None)
+    T_new = len(logps)
+    cm = torch.arange(T_new, device=input_ids.device)[None] <= finished_at[:, None]
+    return Generation(sequences=torch.cat(seq, 1), logprobs=torch.stack(logps, 1), steps=torch.stack(steps, 1).long(),
+                      exit_values=torch.stack(values, 1), completion_mask=cm, prompt_length=P)
