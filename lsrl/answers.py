@@ -24,7 +24,7 @@ _re_lead = re.compile(rf"^{_NUM}")
 MAX_NUMBER_CHARS = 64  # longer "numbers" are not answers; refusing them keeps exact arithmetic cheap
 
 def parse_number(text: Optional[str]):
-    "An exact value from a number-like answer: Decimal, or (numerator, denominator) Decimals for a/b; None if not a number."
+    "An exact value of a number-like answer: a Decimal, or (numerator, denominator) Decimals for a/b; else None."
     if text is None: return None
     s = str(text).strip().replace(",", "").replace("$", "").replace("\\$", "").replace("\\%", "").replace("%", "")
     s = s.replace("\\!", "").replace("{", "").replace("}", "").strip().rstrip(".").strip()
@@ -118,7 +118,8 @@ def extract_boxed(text: str) -> Optional[str]:
         if tok: return tok.group(0)
     return None
 
-_UNIT_WORDS = r"(?:units?|degrees?|cm|centimeters?|meters?|m|inches|inch|feet|ft|mph|dollars?|cents?|hours?|minutes?|seconds?|days?|sq|square)"
+_UNIT_WORDS = (r"(?:units?|degrees?|cm|centimeters?|meters?|m|inches|inch|feet|ft|mph|dollars?|cents?|hours?|minutes?"
+               r"|seconds?|days?|sq|square)")
 
 def normalize_math(ans: Optional[str]) -> Optional[str]:
     "Minerva-style normalisation of a MATH final answer (lm-eval `minerva_math`)."
@@ -156,7 +157,7 @@ def parse_mathqa_options(options: str) -> dict:
 _re_letter = re.compile(r"(?:answer|option|choice)\s*(?:is|:)?\s*\(?([a-eA-E])\)?(?![a-zA-Z])", re.I)
 
 def extract_mathqa(text: str, options: dict) -> Optional[str]:
-    "The predicted option letter: the last letter after an answer cue, else the option whose value equals the final number."
+    "The predicted letter: the last letter after an answer cue, else the one option whose value is the final number."
     hits = _re_letter.findall(text or "")
     if hits: return hits[-1].lower()
     num = extract_number(text or "")
@@ -180,15 +181,16 @@ def _verify_stdio():
         print(json.dumps(ok), flush=True)
 
 class SafeVerifier:
-    "math-verify in a worker process with an outer timeout that kills the worker: never hangs, never crashes the caller."
+    "math-verify in a worker process with an outer timeout that kills the worker: never hangs nor crashes the caller."
     def __init__(self, timeout: float = 5.0, startup_timeout: float = 120.0):
         self.timeout, self.startup_timeout = timeout, startup_timeout
         self.calls = self.timeouts = self.crashes = 0
         self._lock, self._proc = threading.Lock(), None
 
     def _start(self):
-        self._proc = subprocess.Popen([sys.executable, "-c", "from lsrl.answers import _verify_stdio; _verify_stdio()"],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        cmd = [sys.executable, "-c", "from lsrl.answers import _verify_stdio; _verify_stdio()"]
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                      text=True)
         if self._readline(self.startup_timeout) != "ready":
             self._kill()
             raise RuntimeError("the math-verify worker did not start (is math-verify installed?)")
@@ -199,7 +201,8 @@ class SafeVerifier:
 
     def _kill(self):
         if self._proc is not None:
-            self._proc.kill(); self._proc.wait(5)
+            self._proc.kill()
+            self._proc.wait(5)
         self._proc = None
 
     def __call__(self, gold: str, pred: str) -> Optional[bool]:
@@ -208,7 +211,8 @@ class SafeVerifier:
             self.calls += 1
             if self._proc is None or self._proc.poll() is not None: self._start()
             try:
-                self._proc.stdin.write(json.dumps([gold, pred]) + "\n"); self._proc.stdin.flush()
+                self._proc.stdin.write(json.dumps([gold, pred]) + "\n")
+                self._proc.stdin.flush()
                 line = self._readline(self.timeout)
             except (BrokenPipeError, OSError):
                 line = ""

@@ -28,8 +28,8 @@ def default_device() -> str:
 def default_dtype(device: Optional[str] = None) -> torch.dtype:
     "bf16 on a CUDA device that supports it, fp32 otherwise."
     device = device or default_device()
-    if str(device).startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported(): return torch.bfloat16
-    return torch.float32
+    cuda = str(device).startswith("cuda") and torch.cuda.is_available()
+    return torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float32
 
 def resolve_device(device: Optional[str] = "auto") -> str:
     "`'auto'`/None become `default_device()`; anything else is checked by torch."
@@ -149,7 +149,8 @@ class SnapshotConfig(Config):
         out = []
         if self.num_steps < 1: out.append(f"num_steps={self.num_steps}: the depth r must be >= 1")
         if self.max_new_tokens < 1: out.append(f"max_new_tokens={self.max_new_tokens} must be >= 1")
-        if self.temperature <= 0: out.append(f"temperature={self.temperature} must be > 0 (greedy is used for snapshots anyway)")
+        if self.temperature <= 0:
+            out.append(f"temperature={self.temperature} must be > 0 (greedy is used for snapshots anyway)")
         if not 0 < self.top_p <= 1: out.append(f"top_p={self.top_p} must be in (0, 1]")
         if self.snapshot_mode not in ("autoregressive", "lens"):
             out.append(f"snapshot_mode={self.snapshot_mode!r}: use 'autoregressive' or 'lens'")

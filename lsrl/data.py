@@ -22,7 +22,7 @@ __all__ = ['NAMES', 'ITEMS', 'STEP_TEXT', 'DEFAULT_SYSTEM', 'DEFAULT_INSTRUCTION
 # %% ../nbs/05_data.ipynb #5f112fa4
 @dataclass
 class Problem:
-    "One problem: the question, its gold answer (a number, a LaTeX expression or an option letter) and where it came from."
+    "One problem: the question, its gold answer (a number, a LaTeX expression or an option letter), where it is from."
     question: str
     gold: str
     source: str
@@ -39,7 +39,8 @@ class Loaded:
     def report(self) -> str:
         reasons = {}
         for _, r in self.skipped: reasons[r] = reasons.get(r, 0) + 1
-        return f"{len(self.problems)} problems loaded, {len(self.skipped)} skipped" + (f": {reasons}" if reasons else "")
+        head = f"{len(self.problems)} problems loaded, {len(self.skipped)} skipped"
+        return head + (f": {reasons}" if reasons else "")
 
 # %% ../nbs/05_data.ipynb #173282bf
 def read_rows(source: Union[str, Path], split: str = "train", config: Optional[str] = None) -> list:
@@ -47,7 +48,7 @@ def read_rows(source: Union[str, Path], split: str = "train", config: Optional[s
     p = Path(source)
     if p.exists():
         if p.suffix == ".jsonl":
-            return [json.loads(l) for l in p.read_text().splitlines() if l.strip()]
+            return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
         if p.suffix == ".json":
             data = json.loads(p.read_text())
             return data if isinstance(data, list) else data.get(split, [])
@@ -57,7 +58,8 @@ def read_rows(source: Union[str, Path], split: str = "train", config: Optional[s
             return pq.read_table(str(p)).to_pylist()
         raise ValueError(f"unsupported file type {p.suffix!r}: use .jsonl, .json or .parquet")
     try: import datasets
-    except ImportError: raise ImportError(f"{source!r} is not a file; loading hub datasets needs `pip install datasets`") from None
+    except ImportError:
+        raise ImportError(f"{source!r} is not a file; loading hub datasets needs `pip install datasets`") from None
     return list(datasets.load_dataset(str(source), config, split=split))
 
 def _take(rows, limit):
@@ -69,20 +71,29 @@ def load_gsm8k(source: Union[str, Path] = "openai/gsm8k", split: str = "train", 
     probs, skipped = [], []
     for i, row in enumerate(_take(read_rows(source, split, "main"), limit)):
         q, a = row.get("question"), row.get("answer")
-        if not q or a is None: skipped.append((i, "missing question or answer")); continue
+        if not q or a is None:
+            skipped.append((i, "missing question or answer"))
+            continue
         gold = gsm8k_gold(a)
-        if gold is None: skipped.append((i, "unparseable gold")); continue
+        if gold is None:
+            skipped.append((i, "unparseable gold"))
+            continue
         probs.append(Problem(q.strip(), gold, "gsm8k", f"gsm8k-{split}-{i}", "gsm8k", {"solution": a}))
     return Loaded(probs, skipped)
 
-def load_mathqa(source: Union[str, Path] = "allenai/math_qa", split: str = "train", limit: Optional[int] = None) -> Loaded:
+def load_mathqa(source: Union[str, Path] = "allenai/math_qa", split: str = "train",
+                limit: Optional[int] = None) -> Loaded:
     "MathQA rows (`Problem`, `options`, `correct`): gold = the option letter; options go into metadata and the prompt."
     probs, skipped = [], []
     for i, row in enumerate(_take(read_rows(source, split), limit)):
         q, opts, gold = row.get("Problem"), row.get("options"), str(row.get("correct") or "").strip().lower()
-        if not q or not opts: skipped.append((i, "missing Problem or options")); continue
+        if not q or not opts:
+            skipped.append((i, "missing Problem or options"))
+            continue
         options = parse_mathqa_options(opts)
-        if gold not in LETTERS or gold not in options: skipped.append((i, "unparseable gold")); continue
+        if gold not in LETTERS or gold not in options:
+            skipped.append((i, "unparseable gold"))
+            continue
         probs.append(Problem(q.strip(), gold, "mathqa", f"mathqa-{split}-{i}", "mathqa",
                              {"options": options, "category": row.get("category")}))
     return Loaded(probs, skipped)
@@ -93,20 +104,27 @@ def load_math(source: Union[str, Path], split: str = "test", limit: Optional[int
     probs, skipped = [], []
     for i, row in enumerate(_take(read_rows(source, split), limit)):
         q, sol = row.get("problem"), row.get("solution")
-        if not q or not sol: skipped.append((i, "missing problem or solution")); continue
+        if not q or not sol:
+            skipped.append((i, "missing problem or solution"))
+            continue
         gold = math_gold(sol)
-        if gold is None: skipped.append((i, "unparseable gold")); continue
-        probs.append(Problem(q.strip(), gold, "math", f"math-{split}-{i}", "math", {"level": row.get("level"), "type": row.get("type")}))
+        if gold is None:
+            skipped.append((i, "unparseable gold"))
+            continue
+        probs.append(Problem(q.strip(), gold, "math", f"math-{split}-{i}", "math",
+                             {"level": row.get("level"), "type": row.get("type")}))
     return Loaded(probs, skipped)
 
 # %% ../nbs/05_data.ipynb #621520bb
-NAMES = ["Ava", "Ben", "Chloe", "Dev", "Elif", "Farah", "Goran", "Hana", "Ivan", "Jun", "Kemi", "Luca", "Mira", "Noor", "Omar", "Pia"]
+NAMES = ["Ava", "Ben", "Chloe", "Dev", "Elif", "Farah", "Goran", "Hana", "Ivan", "Jun", "Kemi", "Luca", "Mira", "Noor",
+         "Omar", "Pia"]
 ITEMS = ["apples", "marbles", "stickers", "books", "coins", "shells", "pencils", "stamps", "cards", "beads"]
 STEP_TEXT = {
     "+": ["{name} buys {b} more {item}.", "{name} finds {b} more {item}.", "A friend gives {name} {b} {item}."],
     "-": ["{name} gives away {b} {item}.", "{name} sells {b} {item}.", "{name} loses {b} {item}."],
     "*": ["Then the number of {item} becomes {b} times as large.", "{name} ends up with {b} times as many {item}."],
-    "/": ["{name} splits the {item} into {b} equal groups and keeps one group.", "{name} shares the {item} equally among {b} boxes and keeps one box."],
+    "/": ["{name} splits the {item} into {b} equal groups and keeps one group.",
+          "{name} shares the {item} equally among {b} boxes and keeps one box."],
 }
 
 @dataclass
@@ -180,7 +198,8 @@ class PromptFormat:
     def render(self, problem: Problem) -> str:
         "The prompt text; with `chat`, the Huginn chat template with a generation header."
         if not self.chat: return self.user_text(problem)
-        msgs = ([{"role": "system", "content": self.system}] if self.system else []) + [{"role": "user", "content": self.user_text(problem)}]
+        msgs = [{"role": "system", "content": self.system}] if self.system else []
+        msgs = msgs + [{"role": "user", "content": self.user_text(problem)}]
         return render_chat(msgs, add_generation_prompt=True)
 
     def encode(self, problem: Problem, tokenizer) -> list:

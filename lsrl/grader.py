@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
+from fastcore.basics import patch
 from pydantic import BaseModel, ValidationError, field_validator
 from .answers import check_answer, extract_number, parse_number
 
@@ -58,14 +59,16 @@ class GradeResult:
 
 # %% ../nbs/03_grader.ipynb #7cb3229a
 PS_BANDS = {(False, True): (1.7, 2.0), (True, True): (1.1, 1.3), (True, False): (0.0, 0.3), (False, False): (0.7, 1.2)}
-PS_MIDPOINTS = {(False, True): 1.85, (True, True): 1.2, (True, False): 0.15, (False, False): 0.95}  # (prev, now) correct
+PS_MIDPOINTS = {(False, True): 1.85, (True, True): 1.2, (True, False): 0.15, (False, False): 0.95}  # (prev, now)
 
 def ps_rule(k: int, correct: bool, iqs: float, prev_correct: Optional[bool] = None) -> float:
     "PS by the rubric: depth 1 from correctness and IQS, depth k > 1 the midpoint of its transition band."
     if k == 1: return 1.0 + iqs / 2 if correct else iqs
     return PS_MIDPOINTS[(bool(prev_correct), bool(correct))]
 
-def ps_in_band(k: int, ps: float, correct: bool, iqs: float, prev_correct: Optional[bool] = None, tol: float = 0.05) -> bool:
+# %% ../nbs/03_grader.ipynb #a54a3406
+def ps_in_band(k: int, ps: float, correct: bool, iqs: float, prev_correct: Optional[bool] = None,
+               tol: float = 0.05) -> bool:
     "Whether a grader's PS respects the rubric (depth 1 within `tol` of its formula)."
     if k == 1: return abs(ps - ps_rule(1, correct, iqs)) <= tol
     lo, hi = PS_BANDS[(bool(prev_correct), bool(correct))]
@@ -78,18 +81,26 @@ class PromptTemplate:
     text: str
     version: str
 
-    def render(self, **values) -> str:
-        return re.sub(r"\{(problem|ground_truth|num_depths|snapshots|solution)\}", lambda m: str(values[m.group(1)]), self.text)
+# %% ../nbs/03_grader.ipynb #266cc383
+@patch
+def render(self: PromptTemplate, **values) -> str:
+    "The text with each known `{placeholder}` replaced by `values[placeholder]`."
+    return re.sub(r"\{(problem|ground_truth|num_depths|snapshots|solution)\}", lambda m: str(values[m.group(1)]),
+                  self.text)
 
-    @classmethod
-    def load(cls, source: Union[str, "PromptTemplate", os.PathLike], default_version: str = "user"):
-        "A template from a template, a path to a text file, or literal text; versioned by a hash of its text."
-        if isinstance(source, PromptTemplate): return source
-        p = Path(source) if isinstance(source, os.PathLike) or (isinstance(source, str) and len(source) < 4096 and "\n" not in source) else None
-        text = p.read_text() if p is not None and p.is_file() else str(source)
-        if "json" not in text.lower(): raise ValueError("a grader prompt must mention JSON: the API refuses JSON mode otherwise")
-        return cls(text, f"{default_version}-{hashlib.sha256(text.encode()).hexdigest()[:10]}")
+# %% ../nbs/03_grader.ipynb #2681cf93
+@patch(cls_method=True)
+def load(cls: PromptTemplate, source: Union[str, "PromptTemplate", os.PathLike], default_version: str = "user"):
+    "A template from a template, a path to a text file, or literal text; versioned by a hash of its text."
+    if isinstance(source, PromptTemplate): return source
+    short = isinstance(source, str) and len(source) < 4096 and "\n" not in source
+    p = Path(source) if isinstance(source, os.PathLike) or short else None
+    text = p.read_text() if p is not None and p.is_file() else str(source)
+    if "json" not in text.lower():
+        raise ValueError("a grader prompt must mention JSON: the API refuses JSON mode otherwise")
+    return cls(text, f"{default_version}-{hashlib.sha256(text.encode()).hexdigest()[:10]}")
 
+# %% ../nbs/03_grader.ipynb #2c1c4a9c
 SYSTEM_PROMPT = "You are a strict, careful evaluator of mathematical reasoning. You answer with JSON only."
 
 PROCESS_PROMPT = PromptTemplate(version="lsrl-process-v1", text="""\
@@ -118,8 +129,10 @@ For each depth k = 1..{num_depths}, report four fields:
      Correct -> Incorrect: 0.0 to 0.3; Incorrect -> Incorrect: 0.7 to 1.2.
 
 Reply with one JSON object only, with exactly one entry per depth, in order of depth:
-{"evaluations": [{"depth_index": 1, "extracted_final_answer": "42", "answer_correctness": "Correct", "IQS": 1.5, "PS": 1.75}]}""")
+{"evaluations": [{"depth_index": 1, "extracted_final_answer": "42", "answer_correctness": "Correct", \
+"IQS": 1.5, "PS": 1.75}]}""")
 
+# %% ../nbs/03_grader.ipynb #e28af2e3
 FINAL_PROMPT = PromptTemplate(version="lsrl-final-v1", text="""\
 Decide whether a proposed solution reaches the correct final answer.
 
@@ -137,9 +150,11 @@ Otherwise - including when no answer can be reliably extracted or the text is no
 {"final_correctness_score": 0.0}
 Reply with that JSON object only.""")
 
+# %% ../nbs/03_grader.ipynb #6665de18
 def render_snapshots(snapshots: Sequence[str]) -> str:
     "Depth-labelled blocks, depth 1 first."
-    return "\n\n".join(f"[Depth {k}]\n{(s or '').strip() or '(empty)'}\n[End of depth {k}]" for k, s in enumerate(snapshots, 1))
+    blocks = (f"[Depth {k}]\n{(s or '').strip() or '(empty)'}\n[End of depth {k}]" for k, s in enumerate(snapshots, 1))
+    return "\n\n".join(blocks)
 
 # %% ../nbs/03_grader.ipynb #6354e094
 class GraderReplyError(ValueError):
@@ -159,6 +174,7 @@ def extract_json(text: str):
             except json.JSONDecodeError: continue
     raise GraderReplyError(f"no JSON in the reply ({len(text)} characters)")
 
+# %% ../nbs/03_grader.ipynb #a9d9ce8f
 class DepthEvaluation(BaseModel):
     "One depth of a process-grader reply."
     depth_index: int
@@ -175,7 +191,8 @@ class DepthEvaluation(BaseModel):
     @classmethod
     def _verdict(cls, v):
         v = str(v).strip().lower()
-        if v not in ("correct", "incorrect"): raise ValueError(f"answer_correctness must be Correct or Incorrect, got {v!r}")
+        if v not in ("correct", "incorrect"):
+            raise ValueError(f"answer_correctness must be Correct or Incorrect, got {v!r}")
         return v.capitalize()
 
     @field_validator("IQS", "PS")
@@ -186,6 +203,7 @@ class DepthEvaluation(BaseModel):
 
 _KEYS = {k.lower(): k for k in ("depth_index", "extracted_final_answer", "answer_correctness", "IQS", "PS")}
 
+# %% ../nbs/03_grader.ipynb #b0a047dd
 @dataclass
 class ProcessScores:
     "Validated scores of one process-grader reply."
@@ -203,7 +221,8 @@ def parse_process_reply(text: str, n_depths: int, ps_mode: str = "grader") -> Pr
         if isinstance(obj.get("evaluations"), list): obj = obj["evaluations"]
         else:
             lists = [v for v in obj.values() if isinstance(v, list)]
-            if len(lists) != 1: raise GraderReplyError(f"expected a list of evaluations, got an object with keys {sorted(obj)[:8]}")
+            if len(lists) != 1:
+                raise GraderReplyError(f"expected a list of evaluations, got an object with keys {sorted(obj)[:8]}")
             obj = lists[0]
     if not isinstance(obj, list): raise GraderReplyError(f"expected a list of evaluations, got {type(obj).__name__}")
     if len(obj) != n_depths: raise GraderReplyError(f"expected {n_depths} depths, got {len(obj)}")
@@ -223,16 +242,23 @@ def parse_process_reply(text: str, n_depths: int, ps_mode: str = "grader") -> Pr
         correct = e.answer_correctness == "Correct"
         if not ps_in_band(k, ps, correct, iqs, prev): out.ps_off_band += 1
         if ps_mode == "rule": ps = ps_rule(k, correct, iqs, prev)
-        out.iqs.append(iqs); out.ps.append(ps); out.extracted.append(e.extracted_final_answer); out.correct.append(correct)
+        out.iqs.append(iqs)
+        out.ps.append(ps)
+        out.extracted.append(e.extracted_final_answer)
+        out.correct.append(correct)
         prev = correct
     return out
 
+# %% ../nbs/03_grader.ipynb #c259ea0b
 def parse_final_reply(text: str) -> bool:
-    "The final grader's verdict: `{\"final_correctness_score\": 1.0}` -> True, 0.0 -> False (raises `GraderReplyError`)."
+    """The final grader's verdict: `{"final_correctness_score": 1.0}` -> True, 0.0 -> False
+    (raises `GraderReplyError`)."""
     obj = extract_json(text)
     score = obj.get("final_correctness_score") if isinstance(obj, dict) else None
     try: score = float(score)
-    except (TypeError, ValueError): raise GraderReplyError(f"final grader reply has no numeric final_correctness_score: {str(obj)[:80]}") from None
+    except (TypeError, ValueError):
+        msg = f"final grader reply has no numeric final_correctness_score: {str(obj)[:80]}"
+        raise GraderReplyError(msg) from None
     if score not in (0.0, 1.0): raise GraderReplyError(f"final_correctness_score must be 0.0 or 1.0, got {score}")
     return score == 1.0
 
@@ -262,16 +288,19 @@ def text_features(text: str, question: str = "") -> dict:
     qw = re.findall(r"\w+", (question or "").lower())
     qgrams = {tuple(qw[i:i + 5]) for i in range(len(qw) - 4)}
     five = [tuple(words[i:i + 5]) for i in range(len(words) - 4)]
-    return dict(final_number=extract_number(text) is not None, cue=bool(_re_cue.search(text)), equations=len(eqs), correct_equations=ok,
-                garbage=1 - clean / len(text) if text else 1.0, repetition=1 - len(set(tri)) / len(tri) if len(tri) >= 3 else 0.0,
+    return dict(final_number=extract_number(text) is not None, cue=bool(_re_cue.search(text)), equations=len(eqs),
+                correct_equations=ok, garbage=1 - clean / len(text) if text else 1.0,
+                repetition=1 - len(set(tri)) / len(tri) if len(tri) >= 3 else 0.0,
                 echo=sum(g in qgrams for g in five) / len(five) if five else 0.0)
 
+# %% ../nbs/03_grader.ipynb #03a4504e
 def symbolic_iqs(text: str, question: str = "") -> float:
     "IQS in [0, 2] from `text_features` (see the formula above); an empty snapshot scores 0."
     if not (text or "").strip(): return 0.0
     f = text_features(text, question)
-    s = (0.4 + 0.3 * f["final_number"] + 0.1 * f["cue"] + 0.8 * (f["correct_equations"] / f["equations"] if f["equations"] else 0)
-         + 0.4 * (1 - f["garbage"]) - 1.0 * f["repetition"] - 0.6 * f["echo"])
+    arith = f["correct_equations"] / f["equations"] if f["equations"] else 0
+    s = (0.4 + 0.3 * f["final_number"] + 0.1 * f["cue"] + 0.8 * arith + 0.4 * (1 - f["garbage"])
+         - 1.0 * f["repetition"] - 0.6 * f["echo"])
     return round(min(max(s, 0.0), 2.0), 4)
 
 # %% ../nbs/03_grader.ipynb #8ce42289
@@ -287,28 +316,33 @@ class _GraderBase:
     def grade(self, request: GradeRequest) -> GradeResult:
         return self.grade_all([request])[0]
 
+# %% ../nbs/03_grader.ipynb #fdb073fe
 class SymbolicGrader(_GraderBase):
     "Offline, deterministic grader with the nano grader's interface (the default when no API key is set)."
     name = "symbolic"
 
     def __init__(self, ps_mode: str = "rule"): self.ps_mode = ps_mode
 
-    def score(self, req: GradeRequest) -> GradeResult:
-        iqs, ps, extracted, correct = [], [], [], []
-        prev = None
-        for k, snap in enumerate(req.snapshots, 1):
-            chk = check_answer(snap, req.gold, req.kind, req.options)
-            ok = bool(chk.correct)
-            q_ = symbolic_iqs(snap, req.question)
-            iqs.append(q_); ps.append(ps_rule(k, ok, q_, prev))
-            extracted.append(chk.extracted if chk.extracted is not None else "None"); correct.append(ok)
-            prev = ok
-        fin = check_answer(req.final, req.gold, req.kind, req.options)
-        return GradeResult(iqs=iqs, ps=ps, final_correct=bool(fin.correct), extracted=extracted, depth_correct=correct,
-                           final_extracted=fin.extracted, grader=self.name)
-
-    async def agrade_all(self, requests: Sequence[GradeRequest]) -> list:
+    async def agrade_all(self, requests: Sequence[GradeRequest]) -> list:  # no calls: score in order
         return [self.score(r) for r in requests]
+
+# %% ../nbs/03_grader.ipynb #54e0c9a0
+@patch
+def score(self: SymbolicGrader, req: GradeRequest) -> GradeResult:
+    iqs, ps, extracted, correct = [], [], [], []
+    prev = None
+    for k, snap in enumerate(req.snapshots, 1):
+        chk = check_answer(snap, req.gold, req.kind, req.options)
+        ok = bool(chk.correct)
+        q_ = symbolic_iqs(snap, req.question)
+        iqs.append(q_)
+        ps.append(ps_rule(k, ok, q_, prev))
+        extracted.append(chk.extracted if chk.extracted is not None else "None")
+        correct.append(ok)
+        prev = ok
+    fin = check_answer(req.final, req.gold, req.kind, req.options)
+    return GradeResult(iqs=iqs, ps=ps, final_correct=bool(fin.correct), extracted=extracted, depth_correct=correct,
+                       final_extracted=fin.extracted, grader=self.name)
 
 # %% ../nbs/03_grader.ipynb #cdcb1288
 class GradeCache:
@@ -319,7 +353,8 @@ class GradeCache:
         self._local = threading.local()
         con = self._con()
         con.execute("PRAGMA journal_mode=WAL")
-        con.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT NOT NULL, created REAL NOT NULL)")
+        con.execute("CREATE TABLE IF NOT EXISTS replies "
+                    "(key TEXT PRIMARY KEY, reply TEXT NOT NULL, created REAL NOT NULL)")
         con.commit()
 
     def _con(self) -> sqlite3.Connection:
@@ -329,26 +364,33 @@ class GradeCache:
             con.execute("PRAGMA busy_timeout=60000")
         return con
 
-    @staticmethod
-    def key(**parts) -> str:
-        return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+# %% ../nbs/03_grader.ipynb #42e245ec
+@patch(cls_method=True)
+def key(cls: GradeCache, **parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
-    def get(self, key: str) -> Optional[str]:
-        row = self._con().execute("SELECT reply FROM replies WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+# %% ../nbs/03_grader.ipynb #add95118
+@patch
+def get(self: GradeCache, key: str) -> Optional[str]:
+    row = self._con().execute("SELECT reply FROM replies WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
 
-    def put(self, key: str, reply: str):
-        for attempt in range(20):
-            try:
-                self._con().execute("INSERT OR REPLACE INTO replies VALUES (?, ?, ?)", (key, reply, time.time())); return
-            except sqlite3.OperationalError as e:  # "database is locked" beyond the busy timeout: back off and retry
-                if "locked" not in str(e) or attempt == 19: raise
-                time.sleep(0.05 * (attempt + 1))
+@patch
+def put(self: GradeCache, key: str, reply: str):
+    for attempt in range(20):
+        try:
+            self._con().execute("INSERT OR REPLACE INTO replies VALUES (?, ?, ?)", (key, reply, time.time()))
+            return
+        except sqlite3.OperationalError as e:  # "database is locked" beyond the busy timeout: back off and retry
+            if "locked" not in str(e) or attempt == 19: raise
+            time.sleep(0.05 * (attempt + 1))
 
-    def __len__(self) -> int: return self._con().execute("SELECT COUNT(*) FROM replies").fetchone()[0]
+@patch
+def __len__(self: GradeCache) -> int: return self._con().execute("SELECT COUNT(*) FROM replies").fetchone()[0]
 
 # %% ../nbs/03_grader.ipynb #46db1b8e
-PRICES_PER_MTOK = {"gpt-4.1-nano": (0.10, 0.40), "gpt-4.1-mini": (0.40, 1.60), "gpt-4.1": (2.00, 8.00)}  # (input, output)
+# USD per million tokens, (input, output)
+PRICES_PER_MTOK = {"gpt-4.1-nano": (0.10, 0.40), "gpt-4.1-mini": (0.40, 1.60), "gpt-4.1": (2.00, 8.00)}
 
 @dataclass
 class GraderStats:
@@ -384,9 +426,12 @@ class NanoGrader(_GraderBase):
                  seed: Optional[int] = None):
         problems = []
         if ps_mode not in ("grader", "rule"): problems.append(f"ps_mode={ps_mode!r}: use 'grader' or 'rule'")
-        if final_checker not in ("llm", "rule"): problems.append(f"final_checker={final_checker!r}: use 'llm' or 'rule'")
-        if final_source not in ("completion", "snapshot_r"): problems.append(f"final_source={final_source!r}: use 'completion' or 'snapshot_r'")
-        if fallback not in ("symbolic", "neutral"): problems.append(f"fallback={fallback!r}: use 'symbolic' or 'neutral'")
+        if final_checker not in ("llm", "rule"):
+            problems.append(f"final_checker={final_checker!r}: use 'llm' or 'rule'")
+        if final_source not in ("completion", "snapshot_r"):
+            problems.append(f"final_source={final_source!r}: use 'completion' or 'snapshot_r'")
+        if fallback not in ("symbolic", "neutral"):
+            problems.append(f"fallback={fallback!r}: use 'symbolic' or 'neutral'")
         if process_calls < 1 or max_concurrency < 1 or max_retries < 0 or timeout <= 0:
             problems.append("process_calls and max_concurrency must be >= 1, max_retries >= 0, timeout > 0")
         if problems: raise ValueError("invalid NanoGrader settings: " + "; ".join(problems))
@@ -397,8 +442,10 @@ class NanoGrader(_GraderBase):
         self.max_concurrency, self.max_retries, self.timeout = max_concurrency, max_retries, timeout
         self.process_calls, self.temperature, self.top_p = process_calls, temperature, top_p
         self.process_max_tokens, self.final_max_tokens = process_max_tokens, final_max_tokens
-        self.ps_mode, self.final_checker, self.final_source, self.fallback = ps_mode, final_checker, final_source, fallback
-        self.process_template = PromptTemplate.load(process_template) if process_template is not None else PROCESS_PROMPT
+        self.ps_mode, self.final_checker = ps_mode, final_checker
+        self.final_source, self.fallback = final_source, fallback
+        self.process_template = (PromptTemplate.load(process_template) if process_template is not None
+                                 else PROCESS_PROMPT)
         self.final_template = PromptTemplate.load(final_template) if final_template is not None else FINAL_PROMPT
         self.prices = {**PRICES_PER_MTOK, **(prices or {})}
         self.backoff_base, self.backoff_max, self.retry_after_max = backoff_base, backoff_max, retry_after_max
@@ -407,143 +454,170 @@ class NanoGrader(_GraderBase):
         self._symbolic = SymbolicGrader()
         self._rng = random.Random(seed)
 
-    def __repr__(self):  # never show the key
-        return f"NanoGrader(model={self.model!r}, base_url={self.base_url!r}, api_key='***', max_concurrency={self.max_concurrency})"
+# %% ../nbs/03_grader.ipynb #523602cf
+@patch
+def __repr__(self: NanoGrader):  # never show the key
+    return (f"NanoGrader(model={self.model!r}, base_url={self.base_url!r}, api_key='***', "
+            f"max_concurrency={self.max_concurrency})")
 
-    # -- one HTTP call with retries ------------------------------------------------------------------------------
-    def _delay(self, attempt: int, retry_after: Optional[float] = None) -> float:
-        if retry_after is not None: return min(max(retry_after, 0.0), self.retry_after_max)  # the server knows best
-        return min(self.backoff_max, self.backoff_base * 2 ** attempt) * self._rng.uniform(0.5, 1.0)
+# %% ../nbs/03_grader.ipynb #802f2291
+@patch
+def _delay(self: NanoGrader, attempt: int, retry_after: Optional[float] = None) -> float:
+    if retry_after is not None: return min(max(retry_after, 0.0), self.retry_after_max)  # the server knows best
+    return min(self.backoff_max, self.backoff_base * 2 ** attempt) * self._rng.uniform(0.5, 1.0)
 
-    @staticmethod
-    def _retry_after(err) -> Optional[float]:
-        headers = getattr(getattr(err, "response", None), "headers", None) or {}
-        for name, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
-            v = headers.get(name)
-            if v is not None:
-                try: return float(v) * scale
-                except ValueError: return None
-        return None
+# %% ../nbs/03_grader.ipynb #955ee7da
+@patch(cls_method=True)
+def _retry_after(cls: NanoGrader, err) -> Optional[float]:
+    headers = getattr(getattr(err, "response", None), "headers", None) or {}
+    for name, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
+        v = headers.get(name)
+        if v is not None:
+            try: return float(v) * scale
+            except ValueError: return None
+    return None
 
-    async def _call(self, client, sem, messages, max_tokens, parse, cache_key, tally: dict):
-        "One validated reply (parsed) or None after all retries; counts go to `tally` and `self.stats`."
-        import openai
-        if self.cache is not None:
-            hit = self.cache.get(cache_key)
-            if hit is not None:
-                try:
-                    parsed = parse(hit)
-                    tally["cache_hits"] += 1; self.stats.cache_hits += 1
-                    return parsed
-                except GraderReplyError: pass  # a reply cached by an older parser: grade again
-        for attempt in range(self.max_retries + 1):
-            retry_after, reason = None, ""
+# %% ../nbs/03_grader.ipynb #24d886fa
+@patch
+def _tally(self: NanoGrader, tally: dict, name: str):
+    "Count one `name` event (calls, retries, failures, cache_hits) for the trajectory and in `self.stats`."
+    tally[name] += 1
+    setattr(self.stats, name, getattr(self.stats, name) + 1)
+
+# %% ../nbs/03_grader.ipynb #a8ceb828
+@patch
+def _count_usage(self: NanoGrader, usage):
+    if usage is None: return
+    pin, pout = getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0
+    self.stats.prompt_tokens += pin
+    self.stats.completion_tokens += pout
+    price_in, price_out = self.prices.get(self.model, (0.0, 0.0))
+    self.stats.cost_usd += (pin * price_in + pout * price_out) / 1e6
+
+# %% ../nbs/03_grader.ipynb #04e9506d
+@patch
+async def _call(self: NanoGrader, client, sem, messages, max_tokens, parse, cache_key, tally: dict):
+    "One validated reply (parsed) or None after all retries; counts go to `tally` and `self.stats`."
+    import openai
+    if self.cache is not None:
+        hit = self.cache.get(cache_key)
+        if hit is not None:
             try:
-                async with sem:
-                    tally["calls"] += 1; self.stats.calls += 1
-                    resp = await client.chat.completions.create(
-                        model=self.model, messages=messages, temperature=self.temperature, top_p=self.top_p,
-                        max_tokens=max_tokens, response_format={"type": "json_object"}, timeout=self.timeout)
-                self._count_usage(getattr(resp, "usage", None))
-                content = resp.choices[0].message.content or ""
-                parsed = parse(content)
-                if self.cache is not None: self.cache.put(cache_key, content)
+                parsed = parse(hit)
+                self._tally(tally, "cache_hits")
                 return parsed
-            except GraderReplyError as e:
-                self.stats.invalid_replies += 1; reason = f"invalid reply: {e}"
-            except openai.APIStatusError as e:
-                if e.status_code != 429 and e.status_code < 500 and e.status_code not in (408, 409):
-                    reason = f"HTTP {e.status_code} (not retried)"
-                    log.warning("grader call failed: %s", reason)
-                    tally["failures"] += 1; self.stats.failures += 1
-                    return None
-                retry_after, reason = self._retry_after(e), f"HTTP {e.status_code}"
-            except openai.APITimeoutError: reason = "timeout"
-            except openai.APIConnectionError: reason = "connection error"
-            if attempt == self.max_retries: break
-            tally["retries"] += 1; self.stats.retries += 1
-            log.debug("grader call retry %d after %s", attempt + 1, reason)
-            await asyncio.sleep(self._delay(attempt, retry_after))
-        log.warning("grader call failed after %d attempts: %s", self.max_retries + 1, reason)
-        tally["failures"] += 1; self.stats.failures += 1
-        return None
-
-    def _count_usage(self, usage):
-        if usage is None: return
-        pin, pout = getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0
-        self.stats.prompt_tokens += pin; self.stats.completion_tokens += pout
-        price_in, price_out = self.prices.get(self.model, (0.0, 0.0))
-        self.stats.cost_usd += (pin * price_in + pout * price_out) / 1e6
-
-    # -- one trajectory ----------------------------------------------------------------------------------------
-    def _key(self, kind, template, max_tokens, req, texts, call_index):
-        return GradeCache.key(kind=kind, model=self.model, prompt_version=template.version, temperature=self.temperature,
-                              top_p=self.top_p, max_tokens=max_tokens, problem=req.question, gold=str(req.gold),
-                              texts=texts, call_index=call_index)
-
-    async def _agrade(self, client, sem, req: GradeRequest) -> GradeResult:
-        n = len(req.snapshots)
-        tally = dict(calls=0, retries=0, failures=0, cache_hits=0)
-        user = self.process_template.render(problem=req.question, ground_truth=req.gold, num_depths=n,
-                                            snapshots=render_snapshots(req.snapshots))
-        msgs = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
-        parse_p = lambda text: parse_process_reply(text, n, self.ps_mode)
-        jobs = [self._call(client, sem, msgs, self.process_max_tokens, parse_p,
-                           self._key("process", self.process_template, self.process_max_tokens, req, list(req.snapshots), i), tally)
-                for i in range(self.process_calls)] if n else []
-        solution = req.final if self.final_source == "completion" else (req.snapshots[-1] if n else "")
-        if self.final_checker == "llm":
-            fuser = self.final_template.render(problem=req.question, ground_truth=req.gold, solution=solution)
-            fmsgs = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": fuser}]
-            jobs.append(self._call(client, sem, fmsgs, self.final_max_tokens, parse_final_reply,
-                                   self._key("final", self.final_template, self.final_max_tokens, req, solution, 0), tally))
-        outs = await asyncio.gather(*jobs)
-        process = [o for o in outs[:self.process_calls if n else 0] if o is not None]
-        rule = check_answer(solution, req.gold, req.kind, req.options)
-        res = GradeResult(iqs=[], ps=[], final_correct=bool(rule.correct), final_extracted=rule.extracted, grader=self.name, **tally)
-        if self.final_checker == "llm":
-            verdict = outs[-1]
-            if verdict is None: res.final_fallback, self.stats.final_fallbacks = True, self.stats.final_fallbacks + 1
-            else: res.final_correct = verdict
-        if process:
-            res.iqs = [sum(p.iqs[k] for p in process) / len(process) for k in range(n)]
-            res.ps = [sum(p.ps[k] for p in process) / len(process) for k in range(n)]
-            res.extracted, res.depth_correct = process[0].extracted, process[0].correct
-            res.clamped, res.ps_off_band = sum(p.clamped for p in process), sum(p.ps_off_band for p in process)
-            self.stats.clamped += res.clamped; self.stats.ps_off_band += res.ps_off_band
-        elif n:
-            self._apply_fallback(res, req, "no process call succeeded")
-        return res
-
-    def _apply_fallback(self, res: GradeResult, req: GradeRequest, reason: str):
-        sym = self._symbolic.score(req)
-        res.fallback, res.fallback_reason = True, reason
-        res.extracted, res.depth_correct = sym.extracted, sym.depth_correct
-        if self.fallback == "symbolic": res.iqs, res.ps = sym.iqs, sym.ps
-        else: res.iqs, res.ps = [1.0] * len(req.snapshots), [1.0] * len(req.snapshots)
-        self.stats.fallbacks += 1
-
-    async def agrade_all(self, requests: Sequence[GradeRequest]) -> list:
-        "Grade every request concurrently; always one result per request, in order."
-        import openai
-        requests = list(requests)
-        client = openai.AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout)
-        sem = asyncio.Semaphore(self.max_concurrency)
-
-        async def safe(req):
-            try: return await self._agrade(client, sem, req)
-            except Exception as e:  # a bug or an unforeseen error must not lose the trajectory or stop training
-                log.error("grading failed unexpectedly (%s); using the fallback", type(e).__name__)
-                res = GradeResult(iqs=[], ps=[], final_correct=False, grader=self.name)
-                self._apply_fallback(res, req, f"unexpected {type(e).__name__}")
-                res.final_correct = bool(check_answer(req.final, req.gold, req.kind, req.options).correct)
-                return res
+            except GraderReplyError: pass  # a reply cached by an older parser: grade again
+    for attempt in range(self.max_retries + 1):
+        retry_after, reason = None, ""
         try:
-            results = await asyncio.gather(*(safe(r) for r in requests))
-        finally:
-            await client.close()
-        self.stats.trajectories += len(results)
-        return list(results)
+            async with sem:
+                self._tally(tally, "calls")
+                resp = await client.chat.completions.create(
+                    model=self.model, messages=messages, temperature=self.temperature, top_p=self.top_p,
+                    max_tokens=max_tokens, response_format={"type": "json_object"}, timeout=self.timeout)
+            self._count_usage(getattr(resp, "usage", None))
+            content = resp.choices[0].message.content or ""
+            parsed = parse(content)
+            if self.cache is not None: self.cache.put(cache_key, content)
+            return parsed
+        except GraderReplyError as e:
+            self.stats.invalid_replies += 1
+            reason = f"invalid reply: {e}"
+        except openai.APIStatusError as e:
+            if e.status_code != 429 and e.status_code < 500 and e.status_code not in (408, 409):
+                reason = f"HTTP {e.status_code} (not retried)"
+                log.warning("grader call failed: %s", reason)
+                self._tally(tally, "failures")
+                return None
+            retry_after, reason = self._retry_after(e), f"HTTP {e.status_code}"
+        except openai.APITimeoutError: reason = "timeout"
+        except openai.APIConnectionError: reason = "connection error"
+        if attempt == self.max_retries: break
+        self._tally(tally, "retries")
+        log.debug("grader call retry %d after %s", attempt + 1, reason)
+        await asyncio.sleep(self._delay(attempt, retry_after))
+    log.warning("grader call failed after %d attempts: %s", self.max_retries + 1, reason)
+    self._tally(tally, "failures")
+    return None
+
+# %% ../nbs/03_grader.ipynb #73bd5457
+@patch
+def _key(self: NanoGrader, kind, template, max_tokens, req, texts, call_index):
+    return GradeCache.key(kind=kind, model=self.model, prompt_version=template.version, temperature=self.temperature,
+                          top_p=self.top_p, max_tokens=max_tokens, problem=req.question, gold=str(req.gold),
+                          texts=texts, call_index=call_index)
+
+# %% ../nbs/03_grader.ipynb #48167364
+@patch
+async def _agrade(self: NanoGrader, client, sem, req: GradeRequest) -> GradeResult:
+    n = len(req.snapshots)
+    tally = dict(calls=0, retries=0, failures=0, cache_hits=0)
+    user = self.process_template.render(problem=req.question, ground_truth=req.gold, num_depths=n,
+                                        snapshots=render_snapshots(req.snapshots))
+    msgs = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    parse_p = lambda text: parse_process_reply(text, n, self.ps_mode)
+    pkey = lambda i: self._key("process", self.process_template, self.process_max_tokens, req, list(req.snapshots), i)
+    jobs = [self._call(client, sem, msgs, self.process_max_tokens, parse_p, pkey(i), tally)
+            for i in range(self.process_calls)] if n else []
+    solution = req.final if self.final_source == "completion" else (req.snapshots[-1] if n else "")
+    if self.final_checker == "llm":
+        fuser = self.final_template.render(problem=req.question, ground_truth=req.gold, solution=solution)
+        fmsgs = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": fuser}]
+        fkey = self._key("final", self.final_template, self.final_max_tokens, req, solution, 0)
+        jobs.append(self._call(client, sem, fmsgs, self.final_max_tokens, parse_final_reply, fkey, tally))
+    outs = await asyncio.gather(*jobs)
+    process = [o for o in outs[:self.process_calls if n else 0] if o is not None]
+    rule = check_answer(solution, req.gold, req.kind, req.options)
+    res = GradeResult(iqs=[], ps=[], final_correct=bool(rule.correct), final_extracted=rule.extracted,
+                      grader=self.name, **tally)
+    if self.final_checker == "llm":
+        verdict = outs[-1]
+        if verdict is None: res.final_fallback, self.stats.final_fallbacks = True, self.stats.final_fallbacks + 1
+        else: res.final_correct = verdict
+    if process:
+        res.iqs = [sum(p.iqs[k] for p in process) / len(process) for k in range(n)]
+        res.ps = [sum(p.ps[k] for p in process) / len(process) for k in range(n)]
+        res.extracted, res.depth_correct = process[0].extracted, process[0].correct
+        res.clamped, res.ps_off_band = sum(p.clamped for p in process), sum(p.ps_off_band for p in process)
+        self.stats.clamped += res.clamped
+        self.stats.ps_off_band += res.ps_off_band
+    elif n:
+        self._apply_fallback(res, req, "no process call succeeded")
+    return res
+
+# %% ../nbs/03_grader.ipynb #23f7e870
+@patch
+def _apply_fallback(self: NanoGrader, res: GradeResult, req: GradeRequest, reason: str):
+    sym = self._symbolic.score(req)
+    res.fallback, res.fallback_reason = True, reason
+    res.extracted, res.depth_correct = sym.extracted, sym.depth_correct
+    if self.fallback == "symbolic": res.iqs, res.ps = sym.iqs, sym.ps
+    else: res.iqs, res.ps = [1.0] * len(req.snapshots), [1.0] * len(req.snapshots)
+    self.stats.fallbacks += 1
+
+# %% ../nbs/03_grader.ipynb #0e888b1f
+@patch
+async def agrade_all(self: NanoGrader, requests: Sequence[GradeRequest]) -> list:
+    "Grade every request concurrently; always one result per request, in order."
+    import openai
+    requests = list(requests)
+    client = openai.AsyncOpenAI(api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=self.timeout)
+    sem = asyncio.Semaphore(self.max_concurrency)
+
+    async def safe(req):
+        try: return await self._agrade(client, sem, req)
+        except Exception as e:  # a bug or an unforeseen error must not lose the trajectory or stop training
+            log.error("grading failed unexpectedly (%s); using the fallback", type(e).__name__)
+            res = GradeResult(iqs=[], ps=[], final_correct=False, grader=self.name)
+            self._apply_fallback(res, req, f"unexpected {type(e).__name__}")
+            res.final_correct = bool(check_answer(req.final, req.gold, req.kind, req.options).correct)
+            return res
+    try:
+        results = await asyncio.gather(*(safe(r) for r in requests))
+    finally:
+        await client.close()
+    self.stats.trajectories += len(results)
+    return list(results)
 
 # %% ../nbs/03_grader.ipynb #da9fec6f
 def default_grader(**kwargs):

@@ -32,7 +32,7 @@ class LatentTrace:
     def num_steps(self) -> int: return self.states.shape[0] - 1
 
 def decode_depth(model: HuginnForCausalLM, s: Tensor, last_only: bool = False) -> Tensor:
-    "fp32 logits of a raw state s (B, S, E) through coda + ln_f + head, without a cache; only the last position if asked."
+    "fp32 logits of a raw state s (B, S, E) through coda + ln_f + head, without a cache (last position only if asked)."
     h = model.run_coda(s, model.context(s.shape[1], s.device))
     return model.head(h[:, -1:] if last_only else h)
 
@@ -122,7 +122,8 @@ class Snapshots:
                 for tk, mk in zip(self.tokens, self.mask)]
 
     def final_texts(self, tokenizer) -> list:
-        return [tokenizer.decode(t[m].tolist(), skip_special_tokens=True) for t, m in zip(self.final_tokens, self.final_mask)]
+        return [tokenizer.decode(t[m].tolist(), skip_special_tokens=True)
+                for t, m in zip(self.final_tokens, self.final_mask)]
 
 def make_state_table(model: HuginnForCausalLM, batch: int, length: int, generator: Optional[torch.Generator] = None,
                      device=None, dtype=None) -> Tensor:
@@ -135,8 +136,8 @@ def make_state_table(model: HuginnForCausalLM, batch: int, length: int, generato
 def decode_snapshots(model: HuginnForCausalLM, input_ids: Tensor, num_steps: int, max_new_tokens: int,
                      depths: Optional[Sequence[int]] = None, state_table: Optional[Tensor] = None,
                      generator: Optional[torch.Generator] = None, final: bool = False, temperature: float = 0.7,
-                     top_p: Optional[float] = 0.95, top_k: Optional[int] = None, stop_tokens: Optional[Sequence[int]] = None,
-                     attention_mask: Optional[Tensor] = None) -> Snapshots:
+                     top_p: Optional[float] = 0.95, top_k: Optional[int] = None,
+                     stop_tokens: Optional[Sequence[int]] = None, attention_mask: Optional[Tensor] = None) -> Snapshots:
     """Greedy snapshot of every depth k in `depths` (default 1..num_steps) for every prompt row, plus (with `final`)
     a sampled completion at depth `num_steps`, as one batched generation over one depth-r prefill per row."""
     _refuse_padding(attention_mask)
@@ -147,7 +148,8 @@ def decode_snapshots(model: HuginnForCausalLM, input_ids: Tensor, num_steps: int
     if max_new_tokens < 1: raise ValueError("max_new_tokens must be >= 1")
     Bp, P = input_ids.shape
     N, dev = max_new_tokens, input_ids.device
-    if P + N > model.config.block_size: raise ValueError(f"prompt {P} + {N} new tokens exceed block_size {model.config.block_size}")
+    if P + N > model.config.block_size:
+        raise ValueError(f"prompt {P} + {N} new tokens exceed block_size {model.config.block_size}")
     if state_table is None: state_table = make_state_table(model, Bp, P + N, generator, device=dev)
     if state_table.shape[0] != Bp or state_table.shape[1] < P + N:
         raise ValueError(f"state_table has shape {tuple(state_table.shape)}, needs ({Bp}, >= {P + N}, E)")

@@ -21,7 +21,7 @@ __all__ = ['NORMS', 'minmax_normalize', 'RewardConfig', 'discounts', 'step_rewar
 NORMS = ("group_per_depth", "group_all", "fixed", "none")
 
 def minmax_normalize(x: Tensor, norm: str = "group_per_depth", eps: float = 1e-8) -> Tensor:
-    "Normalise (G, r) scores within the group: per depth, jointly, x/2, or not at all; constant -> 0.5, NaN -> group mean."
+    "Normalise (G, r) scores in the group: per depth, jointly, x/2 or not at all; constant -> 0.5, NaN -> group mean."
     if norm not in NORMS: raise ValueError(f"norm={norm!r}; choose one of {NORMS}")
     x = x.double()
     if norm == "none": out = x.clone()
@@ -42,7 +42,7 @@ def minmax_normalize(x: Tensor, norm: str = "group_per_depth", eps: float = 1e-8
 # %% ../nbs/04_rewards.ipynb #5d5865e9
 @dataclass
 class RewardConfig(Config):
-    "LSRL reward weights in Algorithm-1 form (w_f, lambda_IQS, lambda_PS, gamma, norm); defaults = Eq. 4-6 of the paper."
+    "LSRL reward weights in Algorithm-1 form (w_f, lambda_IQS, lambda_PS, gamma, norm); defaults: the paper's Eq. 4-6."
     w_final: float = 0.7
     lambda_iqs: float = 0.15
     lambda_ps: float = 0.15
@@ -67,11 +67,13 @@ def discounts(n_depths: int, gamma: float, depths: Optional[Sequence[int]] = Non
     ks = torch.tensor(list(depths) if depths is not None else range(1, n_depths + 1), dtype=torch.float64)
     return gamma ** (ks - 1)
 
-def step_rewards(iqs: Tensor, ps: Tensor, w_iqs: float = 0.5, w_ps: float = 0.5, norm: str = "group_per_depth") -> Tensor:
+def step_rewards(iqs: Tensor, ps: Tensor, w_iqs: float = 0.5, w_ps: float = 0.5,
+                 norm: str = "group_per_depth") -> Tensor:
     "R_k = w_IQS q_hat_k + w_PS p_hat_k for one group: (G, r) -> (G, r)."
     return w_iqs * minmax_normalize(iqs, norm) + w_ps * minmax_normalize(ps, norm)
 
-def process_reward(step_r: Tensor, gamma: float = 0.99, depths: Optional[Sequence[int]] = None, normalize: bool = False) -> Tensor:
+def process_reward(step_r: Tensor, gamma: float = 0.99, depths: Optional[Sequence[int]] = None,
+                   normalize: bool = False) -> Tensor:
     "R_proc = sum_k gamma^(k-1) R_k: (G, r) -> (G,)."
     d = discounts(step_r.shape[1], gamma, depths)
     out = (step_r.double() * d).sum(1)
@@ -79,7 +81,8 @@ def process_reward(step_r: Tensor, gamma: float = 0.99, depths: Optional[Sequenc
 
 def total_reward(iqs: Tensor, ps: Tensor, correct: Tensor, cfg: Optional[RewardConfig] = None,
                  depths: Optional[Sequence[int]] = None) -> Tensor:
-    "R_tot of one group: w_f c + sum_k gamma^(k-1) (lambda_IQS q_hat_k + lambda_PS p_hat_k); (G, r), (G, r), (G,) -> (G,)."
+    """R_tot of one group: w_f c + sum_k gamma^(k-1) (lambda_IQS q_hat_k + lambda_PS p_hat_k).
+    Shapes (G, r), (G, r), (G,) -> (G,)."""
     cfg = cfg or RewardConfig()
     d = discounts(iqs.shape[1], cfg.gamma, depths)
     qs = (minmax_normalize(iqs, cfg.norm) * d).sum(1)
@@ -88,13 +91,14 @@ def total_reward(iqs: Tensor, ps: Tensor, correct: Tensor, cfg: Optional[RewardC
     return cfg.w_final * correct.double() + cfg.lambda_iqs * qs + cfg.lambda_ps * ps_
 
 def outcome_reward(correct: Sequence[Optional[bool]]) -> Tensor:
-    "Binary outcome reward (the paper's RL-Outcome); None (unparseable gold / check failed) becomes NaN, i.e. no reward."
+    "Binary outcome reward (the paper's RL-Outcome); None (unparseable gold, failed check) becomes NaN: no reward."
     return torch.tensor([float("nan") if c is None else float(c) for c in correct], dtype=torch.float64)
 
 def group_advantages(rewards: Tensor, group_size: int, scale: str = "none", eps: float = 1e-4) -> Tensor:
     """A = R - mean of its group (NaN rewards excluded from the statistics and given A = 0); `scale` divides by the
     Bessel-corrected std of the group ("group") or of the whole batch ("batch"), plus `eps`."""
-    if rewards.numel() % group_size: raise ValueError(f"{rewards.numel()} rewards are not a whole number of groups of {group_size}")
+    if rewards.numel() % group_size:
+        raise ValueError(f"{rewards.numel()} rewards are not a whole number of groups of {group_size}")
     if group_size < 2: raise ValueError("group_size must be >= 2 for group-relative advantages")
     r = rewards.double().view(-1, group_size)
     mean = r.nanmean(1, keepdim=True)
