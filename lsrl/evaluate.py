@@ -12,13 +12,10 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import torch
-from torch import Tensor
 from .answers import check_answer, extract_flexible, extract_strict, numbers_equal
-from .config import Config, resolve_device
 from .data import Problem, PromptFormat
-from .grpo import _hf_stop_tokens, seed_for
-from .huginn import HuginnConfig, HuginnForCausalLM, stop_token_set
-from .latents import make_state_table
+from .huginn import HuginnConfig, HuginnForCausalLM
+from .models import seed_for, seeded_state_tables, stop_tokens
 
 # %% auto #0
 __all__ = ['matmul_params', 'flops_per_token', 'EvalResult', 'score', 'greedy_completions', 'evaluate', 'depth_sweep',
@@ -31,7 +28,8 @@ def matmul_params(config: HuginnConfig) -> dict:
     with torch.device("meta"): m = HuginnForCausalLM(config)
     lin = lambda mod: sum(p.numel() for n, p in mod.named_parameters() if n.endswith("weight") and p.ndim == 2)
     t = m.transformer
-    return dict(fixed=lin(t.prelude) + lin(t.coda) + m.lm_head.weight.numel(), per_step=lin(t.core_block) + lin(t.adapter))
+    return dict(fixed=lin(t.prelude) + lin(t.coda) + m.lm_head.weight.numel(),
+                per_step=lin(t.core_block) + lin(t.adapter))
 
 def flops_per_token(config: HuginnConfig, r: int) -> float:
     "Forward FLOPs per token at depth r, 2 x matmul parameters touched (attention scores excluded)."
@@ -46,8 +44,8 @@ class EvalResult:
     depth: int
     accuracy: float
     n: int
-    skipped: int                          # problems whose gold answer cannot be checked (never counted as wrong or right)
-    metrics: dict = field(default_factory=dict)      # extra rules (GSM8K: lm-eval strict-match / flexible-extract)
+    skipped: int                                 # problems whose gold answer cannot be checked (never right or wrong)
+    metrics: dict = field(default_factory=dict)  # extra rules (GSM8K: lm-eval strict-match / flexible-extract)
     gflops_per_token: Optional[float] = None
     records: list = field(default_factory=list)
     settings: dict = field(default_factory=dict)
@@ -55,6 +53,7 @@ class EvalResult:
         return dict(name=self.name, depth=self.depth, accuracy=self.accuracy, n=self.n, skipped=self.skipped,
                     gflops_per_token=self.gflops_per_token, **self.metrics)
 
+# %% ../nbs/08_eval.ipynb #0f3a7d25
 def score(text: str, problem: Problem) -> dict:
     "Verdicts for one completion: lsrl's rule, plus lm-eval's strict and flexible rules on GSM8K-style problems."
     chk = check_answer(text, problem.gold, problem.kind, problem.metadata.get("options"))
@@ -65,6 +64,7 @@ def score(text: str, problem: Problem) -> dict:
             out[name] = bool(pred) and bool(numbers_equal(pred, problem.gold))
     return out
 
+# %% ../nbs/08_eval.ipynb #7b4c2e91
 def _left_pad(rows: list, pad: int):
     L = max(map(len, rows))
     ids = torch.tensor([[pad] * (L - len(r)) + r for r in rows])
@@ -78,6 +78,7 @@ def _hf_greedy(model, ids, mask, max_new_tokens: int, stops: list, pad: int) -> 
     stop = torch.isin(new, torch.tensor(stops, device=new.device)).long()
     return new, (stop.cumsum(1) - stop) == 0   # 0 stops strictly before this position
 
+# %% ../nbs/08_eval.ipynb #5f0b3c87
 @torch.no_grad()
 def greedy_completions(model, tokenizer, problems: Sequence[Problem], num_steps: int = 8, max_new_tokens: int = 256,
                        batch_size: int = 16, seed: int = 0, prompt_format: Optional[PromptFormat] = None, gate=None,
@@ -90,7 +91,7 @@ def greedy_completions(model, tokenizer, problems: Sequence[Problem], num_steps:
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     huginn = isinstance(base, HuginnForCausalLM)
     pad = tokenizer.pad_token_id or 0
-    stops = sorted(stop_token_set(base.config)) if huginn else _hf_stop_tokens(base, tokenizer)
+    stops = stop_tokens(base, tokenizer)
     if gate is not None:
         from lsrl.hrpo import HFHost, HuginnHost, MarkerTracker, hybrid_rollout
         tracker = MarkerTracker(tokenizer)
@@ -105,15 +106,17 @@ def greedy_completions(model, tokenizer, problems: Sequence[Problem], num_steps:
             dtype = base.transformer.wte.weight.dtype
             table = torch.zeros(len(chunk), ids.shape[1] + max_new_tokens, base.config.n_embd, dtype=dtype, device=dev)
             for b, (p, r) in enumerate(zip(chunk, rows)):
-                g = torch.Generator().manual_seed(seed_for(seed, "eval", p.id))
-                table[b, :len(r) + max_new_tokens] = make_state_table(base, 1, len(r) + max_new_tokens, g, device="cpu", dtype=torch.float32)[0]
+                n = len(r) + max_new_tokens
+                table[b, :n] = seeded_state_tables(base, [seed_for(seed, "eval", p.id)], n, device="cpu",
+                                                   dtype=torch.float32)[0]
         if gate is not None:
             host = HuginnHost(model, num_steps, state_table=table) if huginn else HFHost(model)
             ro = hybrid_rollout(model, gate, ids, mask, max_new_tokens, tracker=tracker, do_sample=False,
                                 stop_tokens=stops, pad_token_id=pad, host=host)
             comp, cmask = ro.completions, ro.completion_mask
         elif huginn:
-            g = model.generate(ids, attention_mask=mask, num_steps=num_steps, max_new_tokens=max_new_tokens, do_sample=False, state_table=table)
+            g = model.generate(ids, attention_mask=mask, num_steps=num_steps, max_new_tokens=max_new_tokens,
+                               do_sample=False, state_table=table)
             comp, cmask = g.new_tokens, g.completion_mask
         else:
             comp, cmask = _hf_greedy(model, ids, mask, max_new_tokens, stops, pad)
@@ -121,17 +124,20 @@ def greedy_completions(model, tokenizer, problems: Sequence[Problem], num_steps:
         if progress: progress(len(chunk))
     return texts
 
-def evaluate(model, tokenizer, problems: Sequence[Problem], num_steps: int = 8, max_new_tokens: int = 256, batch_size: int = 16,
-             seed: int = 0, name: str = "model", prompt_format: Optional[PromptFormat] = None, gate=None,
-             progress: Optional[Callable[[int], None]] = None) -> EvalResult:
+# %% ../nbs/08_eval.ipynb #9e7d4a30
+def evaluate(model, tokenizer, problems: Sequence[Problem], num_steps: int = 8, max_new_tokens: int = 256,
+             batch_size: int = 16, seed: int = 0, name: str = "model", prompt_format: Optional[PromptFormat] = None,
+             gate=None, progress: Optional[Callable[[int], None]] = None) -> EvalResult:
     "pass@1 (greedy, depth r) of `model` on `problems`; unparseable gold answers are skipped and counted."
     fmt = prompt_format or PromptFormat()
     t0 = time.perf_counter()
-    texts = greedy_completions(model, tokenizer, problems, num_steps, max_new_tokens, batch_size, seed, fmt, gate, progress)
+    texts = greedy_completions(model, tokenizer, problems, num_steps, max_new_tokens, batch_size, seed, fmt, gate,
+                               progress)
     records = [dict(id=p.id, gold=p.gold, completion=t, **score(t, p)) for p, t in zip(problems, texts)]
     scored = [r for r in records if r["correct"] is not None]
     acc = sum(r["correct"] for r in scored) / len(scored) if scored else float("nan")
-    extra = {k: sum(r[k] for r in scored) / len(scored) for k in ("strict_match", "flexible_extract") if scored and k in scored[0]}
+    extra = {k: sum(r[k] for r in scored) / len(scored) for k in ("strict_match", "flexible_extract")
+             if scored and k in scored[0]}
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     gf = flops_per_token(base.config, num_steps) / 1e9 if isinstance(base, HuginnForCausalLM) else None
     settings = dict(seed=seed, max_new_tokens=max_new_tokens, decoding="greedy", hybrid=gate is not None,
@@ -141,9 +147,10 @@ def evaluate(model, tokenizer, problems: Sequence[Problem], num_steps: int = 8, 
     return EvalResult(name, num_steps, acc, len(scored), len(records) - len(scored), extra, gf, records, settings)
 
 # %% ../nbs/08_eval.ipynb #83039d32
-def depth_sweep(model, tokenizer, problems: Sequence[Problem], depths: Sequence[int] = (1, 2, 4, 8, 16, 32), name: str = "model",
-                reference_depth: int = 8, **kw) -> list:
-    "`evaluate` at every depth; each result's metrics gain `flops_rel_r8` (FLOPs per token relative to `reference_depth`)."
+def depth_sweep(model, tokenizer, problems: Sequence[Problem], depths: Sequence[int] = (1, 2, 4, 8, 16, 32),
+                name: str = "model", reference_depth: int = 8, **kw) -> list:
+    """`evaluate` at every depth; each result's metrics gain `flops_rel_r8` (FLOPs per token relative to
+    `reference_depth`)."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     ref = flops_per_token(base.config, reference_depth)
     out = []
@@ -153,6 +160,7 @@ def depth_sweep(model, tokenizer, problems: Sequence[Problem], depths: Sequence[
         out.append(res)
     return out
 
+# %% ../nbs/08_eval.ipynb #6c1f9b04
 def resolve_adapter(path) -> Path:
     "The PEFT adapter folder of a run folder (latest checkpoint), a checkpoint folder or an adapter folder."
     path = Path(path)
@@ -162,6 +170,7 @@ def resolve_adapter(path) -> Path:
     if ckpts and (ckpts[-1] / "adapter" / "adapter_config.json").exists(): return ckpts[-1] / "adapter"
     raise FileNotFoundError(f"no LoRA adapter in {path} (expected adapter_config.json, adapter/ or ckpt-*/adapter/)")
 
+# %% ../nbs/08_eval.ipynb #0a6e4d17
 @dataclass
 class Variant:
     "One row of a comparison: a name, an adapter (None = the base checkpoint) and a depth."
@@ -176,6 +185,7 @@ def paper_variants(outcome_run: Optional[str] = None, lsrl_run: Optional[str] = 
     if lsrl_run: rows.append(Variant("LSRL", lsrl_run, 8))
     return rows + [Variant("SFT-r32", None, 32)]
 
+# %% ../nbs/08_eval.ipynb #8a4e3f12
 def compare_variants(model, tokenizer, variants: Sequence[Variant], datasets: dict, **kw) -> list:
     """Evaluate each variant on each dataset (name -> problems). Adapters are loaded onto `model` one at a time and
     removed afterwards; an adapter saved with an HRPO gate is decoded with that gate. Returns one row per variant."""
@@ -207,9 +217,11 @@ def _load_gate(path: Path, model):
     sd = load_file(str(path))
     gate = HybridGate(sd["Lambda"].shape[0])
     gate.load_state_dict(sd)
-    w = model.get_input_embeddings().weight if not isinstance(model.get_base_model(), HuginnForCausalLM) else model.get_base_model().transformer.wte.weight
+    w = (model.get_input_embeddings().weight if not isinstance(model.get_base_model(), HuginnForCausalLM)
+         else model.get_base_model().transformer.wte.weight)
     return gate.to(w.device, w.dtype)
 
+# %% ../nbs/08_eval.ipynb #1e9c4a75
 def table_markdown(rows: list) -> str:
     "The comparison as a markdown table (accuracy in %), like the paper's Table 3."
     names = list(rows[0]["results"]) if rows else []
@@ -227,7 +239,8 @@ def sweep_figure(sweeps: dict):
     from plotly.subplots import make_subplots
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     for name, results in sweeps.items():
-        fig.add_trace(go.Scatter(x=[r.depth for r in results], y=[100 * r.accuracy for r in results], mode="lines+markers", name=name))
+        fig.add_trace(go.Scatter(x=[r.depth for r in results], y=[100 * r.accuracy for r in results],
+                                 mode="lines+markers", name=name))
     first = next(iter(sweeps.values()), [])
     if first and "flops_rel_r8" in first[0].metrics:
         fig.add_trace(go.Scatter(x=[r.depth for r in first], y=[r.metrics["flops_rel_r8"] for r in first], mode="lines",
@@ -241,13 +254,15 @@ def sweep_figure(sweeps: dict):
 def save_report(out_dir, sweeps: Optional[dict] = None, variants: Optional[list] = None, single: Optional[list] = None,
                 meta: Optional[dict] = None) -> dict:
     "Write results.json and report.html (plotly inlined) to `out_dir`; returns their paths."
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     sweeps, single = sweeps or {}, single or []
     doc = dict(meta=meta or {}, single=[dict(**r.summary(), settings=r.settings, records=r.records) for r in single],
                sweeps={k: [dict(**r.summary(), settings=r.settings) for r in v] for k, v in sweeps.items()},
                variants=variants or [])
     (out / "results.json").write_text(json.dumps(doc, indent=1, default=str))
-    parts = ["<html><head><meta charset='utf-8'><title>lsrl evaluation</title></head><body style='font-family:sans-serif'>",
+    parts = ["<html><head><meta charset='utf-8'><title>lsrl evaluation</title></head>"
+             "<body style='font-family:sans-serif'>",
              "<h2>lsrl evaluation</h2>"]
     if sweeps: parts.append(sweep_figure(sweeps).to_html(full_html=False, include_plotlyjs=True))
     rows = variants or []
@@ -257,10 +272,12 @@ def save_report(out_dir, sweeps: Optional[dict] = None, variants: Optional[list]
                      + "".join(f"<th>{n} (%)</th>" for n in names) + "<th>FLOPs/token</th></tr>")
         for r in rows:
             rel = f"{r['flops_rel_r8']:.2f}x" if r.get("flops_rel_r8") else "-"
-            parts.append(f"<tr><td>{r['model']}</td><td>{r['depth']}</td>" + "".join(f"<td>{100 * r['results'][n]['accuracy']:.2f}</td>" for n in names)
+            parts.append(f"<tr><td>{r['model']}</td><td>{r['depth']}</td>"
+                         + "".join(f"<td>{100 * r['results'][n]['accuracy']:.2f}</td>" for n in names)
                          + f"<td>{rel}</td></tr>")
         for s in single:
-            parts.append(f"<tr><td>{s.name}</td><td>{s.depth}</td><td>{100 * s.accuracy:.2f}</td><td>{s.gflops_per_token or '-'}</td></tr>")
+            parts.append(f"<tr><td>{s.name}</td><td>{s.depth}</td><td>{100 * s.accuracy:.2f}</td>"
+                         f"<td>{s.gflops_per_token or '-'}</td></tr>")
         parts.append("</table>")
     parts.append("</body></html>")
     (out / "report.html").write_text("\n".join(parts))

@@ -6,50 +6,42 @@ Docs: https://lsrl.github.io/lsrl/tiny.html.md"""
 
 # %% ../nbs/09_tiny.ipynb #c7257b17
 from __future__ import annotations
-import argparse, copy, json, math, random, time
-from dataclasses import asdict, dataclass, field
+import argparse, copy, json, math, time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-import lsrl
 from .data import Problem, PromptFormat, SyntheticSpec, synthetic_problems
+from .evaluate import evaluate
 from .huginn import HUGINN_CHAT_TEMPLATE, SPECIAL_TOKENS, HuginnConfig, HuginnForCausalLM
+from .models import (HELDOUT_SEED, TINY_CAUSAL_DIR, TINY_DIR, TINY_SPEC, chat_stop_ids, load_tiny, tiny_problems,
+                         tiny_report)
 
 # %% auto #0
-__all__ = ['TINY_SPEC', 'TINY_DIR', 'TINY_CAUSAL_DIR', 'HELDOUT_SEED', 'tiny_problems', 'training_text', 'build_tokenizer',
-           'tokenizer_corpus', 'tiny_config', 'tiny_causal_config', 'sft_batch', 'PretrainConfig', 'tiny_model',
-           'sft_loss', 'pretrain', 'depth_accuracy', 'save_tiny', 'load_tiny', 'tiny_report', 'regenerate', 'main']
+__all__ = ['training_text', 'build_tokenizer', 'tokenizer_corpus', 'tiny_config', 'tiny_causal_config', 'sft_batch',
+           'PretrainConfig', 'tiny_model', 'sft_loss', 'pretrain', 'depth_accuracy', 'save_tiny', 'regenerate', 'main']
 
 # %% ../nbs/09_tiny.ipynb #8d179af4
-TINY_SPEC = SyntheticSpec(min_steps=1, max_steps=3, max_value=20, max_factor=3)
-TINY_DIR = Path(lsrl.__file__).parent / "assets" / "tiny-huginn"
-TINY_CAUSAL_DIR = Path(lsrl.__file__).parent / "assets" / "tiny-causal"
-HELDOUT_SEED = 10**6  # training problems use seeds below this
-
-def tiny_problems(n: int, split: str = "heldout", seed: int = 0) -> list:
-    "`n` problems of the tiny model's task: `split='heldout'` for evaluation, `'train'` for the training stream."
-    if split not in ("train", "heldout"): raise ValueError(f"split must be 'train' or 'heldout', got {split!r}")
-    if split == "train" and seed >= HELDOUT_SEED: raise ValueError(f"training seeds must be < {HELDOUT_SEED}")
-    return synthetic_problems(n, seed=seed + (HELDOUT_SEED if split == "heldout" else 0), spec=TINY_SPEC)
-
 def training_text(problem: Problem, fmt: Optional[PromptFormat] = None) -> tuple:
     "(prompt, completion) as the model sees them: the chat prompt, then the worked solution closed by `<|end_turn|>`."
-    if "solution" not in problem.metadata: raise ValueError(f"problem {problem.id} has no worked solution in metadata['solution']")
+    if "solution" not in problem.metadata:
+        raise ValueError(f"problem {problem.id} has no worked solution in metadata['solution']")
     return (fmt or PromptFormat()).render(problem), problem.metadata["solution"] + "<|end_turn|>"
 
 # %% ../nbs/09_tiny.ipynb #8f14e26f
 def build_tokenizer(texts: Sequence[str], vocab_size: int = 1024):
-    "A byte-level BPE (`tokenizers`) trained on `texts`: digits split singly, Huginn's special tokens and chat template."
+    """A byte-level BPE (`tokenizers`) trained on `texts`: digits split singly, Huginn's special tokens and chat
+    template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
     tk = Tokenizer(models.BPE())
     tk.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
     tk.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
+                                  show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tk.train_from_iterator(texts, trainer)
     return PreTrainedTokenizerFast(tokenizer_object=tk, bos_token="<|begin_text|>", eos_token="<|end_text|>",
                                    pad_token="<|pad|>", chat_template=HUGINN_CHAT_TEMPLATE)
@@ -59,25 +51,24 @@ def tokenizer_corpus(n: int = 4000, seed: int = 0) -> list:
     return ["".join(training_text(p)) for p in tiny_problems(n, "train", seed)]
 
 # %% ../nbs/09_tiny.ipynb #a186bbd3
-def tiny_config(tokenizer, n_embd: int = 128, n_heads: int = 4, intermediate_size: int = 384, block_size: int = 256,
-                mean_recurrence: int = 8, mean_backprop_depth: int = 4) -> HuginnConfig:
+def tiny_config(tokenizer, n_embd: int = 128, n_heads: int = 4, intermediate_size: int = 384,
+                block_size: int = 256, mean_recurrence: int = 8, mean_backprop_depth: int = 4) -> HuginnConfig:
     "The tiny Huginn's config for `tokenizer` (special ids and stop tokens from the tokenizer)."
-    return HuginnConfig.tiny(n_embd=n_embd, n_heads=n_heads, intermediate_size=intermediate_size, vocab_size=len(tokenizer),
-                             block_size=block_size, mean_recurrence=mean_recurrence, mean_backprop_depth=mean_backprop_depth,
+    return HuginnConfig.tiny(n_embd=n_embd, n_heads=n_heads, intermediate_size=intermediate_size,
+                             vocab_size=len(tokenizer), block_size=block_size, mean_recurrence=mean_recurrence,
+                             mean_backprop_depth=mean_backprop_depth,
                              bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                             pad_token_id=tokenizer.pad_token_id, stop_token_ids=_stops(tokenizer))
-
-def _stops(tokenizer) -> list:
-    return [tokenizer.convert_tokens_to_ids(t) for t in ("<|end_turn|>", "<|end_text|>")]
+                             pad_token_id=tokenizer.pad_token_id, stop_token_ids=chat_stop_ids(tokenizer))
 
 # %% ../nbs/09_tiny.ipynb #081f05bc
 def tiny_causal_config(tokenizer, n_embd: int = 128, n_heads: int = 4, intermediate_size: int = 384, n_layers: int = 6,
                        block_size: int = 256):
     "A Qwen2 config (no recurrence) of the tiny model's width for `tokenizer`: the causal LM HRPO's tutorial trains."
     from transformers import Qwen2Config
-    return Qwen2Config(vocab_size=len(tokenizer), hidden_size=n_embd, intermediate_size=intermediate_size, num_hidden_layers=n_layers,
-                       num_attention_heads=n_heads, num_key_value_heads=n_heads, max_position_embeddings=block_size,
-                       bos_token_id=tokenizer.bos_token_id, eos_token_id=_stops(tokenizer), pad_token_id=tokenizer.pad_token_id,
+    return Qwen2Config(vocab_size=len(tokenizer), hidden_size=n_embd, intermediate_size=intermediate_size,
+                       num_hidden_layers=n_layers, num_attention_heads=n_heads, num_key_value_heads=n_heads,
+                       max_position_embeddings=block_size, bos_token_id=tokenizer.bos_token_id,
+                       eos_token_id=chat_stop_ids(tokenizer), pad_token_id=tokenizer.pad_token_id,
                        tie_word_embeddings=True)
 
 # %% ../nbs/09_tiny.ipynb #73ece5e1
@@ -124,29 +115,37 @@ class PretrainConfig:
     def __post_init__(self):
         if self.arch not in ("huginn", "qwen2"): raise ValueError(f"arch={self.arch!r}: use 'huginn' or 'qwen2'")
         if self.steps < 1 or self.batch_size < 1: raise ValueError("steps and batch_size must be >= 1")
-        if self.mean_backprop_depth < 1: raise ValueError("mean_backprop_depth must be >= 1: with 0 no gradient reaches the core")
-        if self.steps * self.batch_size + self.tokenizer_examples >= HELDOUT_SEED: raise ValueError("too many training problems")
+        if self.mean_backprop_depth < 1:
+            raise ValueError("mean_backprop_depth must be >= 1: with 0 no gradient reaches the core")
+        if self.steps * self.batch_size + self.tokenizer_examples >= HELDOUT_SEED:
+            raise ValueError("too many training problems")
 
+# %% ../nbs/09_tiny.ipynb #3a9f1c62
 def _lr(step: int, cfg: PretrainConfig) -> float:
     if step < cfg.warmup: return cfg.lr * (step + 1) / cfg.warmup
     return cfg.lr * 0.5 * (1 + math.cos(math.pi * (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)))
 
+# %% ../nbs/09_tiny.ipynb #9c0d4e26
 def tiny_model(tokenizer, cfg: PretrainConfig):
     "A freshly initialised tiny model of `cfg.arch` for `tokenizer`."
     if cfg.arch == "huginn":
         return HuginnForCausalLM(tiny_config(tokenizer, cfg.n_embd, cfg.n_heads, cfg.intermediate_size,
-                                             mean_recurrence=cfg.mean_recurrence, mean_backprop_depth=cfg.mean_backprop_depth))
+                                             mean_recurrence=cfg.mean_recurrence,
+                                             mean_backprop_depth=cfg.mean_backprop_depth))
     from transformers import Qwen2ForCausalLM
     return Qwen2ForCausalLM(tiny_causal_config(tokenizer, cfg.n_embd, cfg.n_heads, cfg.intermediate_size, cfg.n_layers))
 
+# %% ../nbs/09_tiny.ipynb #4f8a1b35
 def sft_loss(model, ids, labels, generator: Optional[torch.Generator] = None) -> tuple:
-    "(mean loss over labelled positions, (steps without grad, with grad)): Huginn samples its depth; a causal LM has none."
+    """(mean loss over labelled positions, (steps without grad, with grad)): Huginn samples its depth; a causal LM
+    has none."""
     if isinstance(model, HuginnForCausalLM):
         out = model(ids, labels=labels, generator=generator)
         return out.loss, (out.num_steps_no_grad, out.num_steps_with_grad)
     logits = model(ids).logits   # labels are already shifted (see sft_batch)
     return F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100), None
 
+# %% ../nbs/09_tiny.ipynb #8e2c5a47
 def pretrain(cfg: PretrainConfig = PretrainConfig(), log: Optional[Callable[[dict], None]] = None) -> tuple:
     "Train a tiny model (Huginn, or the causal LM) from scratch; returns (model, tokenizer, history of per-step dicts)."
     tok = build_tokenizer(tokenizer_corpus(cfg.tokenizer_examples, seed=0), cfg.vocab_size)
@@ -159,11 +158,13 @@ def pretrain(cfg: PretrainConfig = PretrainConfig(), log: Optional[Callable[[dic
     for step in range(cfg.steps):
         for g in opt.param_groups: g["lr"] = _lr(step, cfg)
         # problems of step k come from their own seed range, disjoint from the tokenizer's and the held-out ones
-        ids, labels = sft_batch(tiny_problems(cfg.batch_size, "train", cfg.tokenizer_examples + step * cfg.batch_size), tok)
+        problems = tiny_problems(cfg.batch_size, "train", cfg.tokenizer_examples + step * cfg.batch_size)
+        ids, labels = sft_batch(problems, tok)
         loss, depth = sft_loss(model, ids, labels, depth_rng)
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step(); opt.zero_grad(set_to_none=True)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
         rec = dict(step=step, loss=loss.item(), grad_norm=float(gnorm), lr=_lr(step, cfg), depth=depth,
                    seconds=time.perf_counter() - t0)
         history.append(rec)
@@ -174,39 +175,23 @@ def pretrain(cfg: PretrainConfig = PretrainConfig(), log: Optional[Callable[[dic
 def depth_accuracy(model, tokenizer, problems: Sequence[Problem], depths: Sequence[int] = (1, 2, 4, 8, 16),
                    batch_size: int = 50, max_new_tokens: int = 48) -> dict:
     "{r: greedy pass@1 at depth r} on `problems`."
-    from lsrl.evaluate import evaluate
-    return {r: evaluate(model, tokenizer, problems, num_steps=r, max_new_tokens=max_new_tokens, batch_size=batch_size).accuracy
+    return {r: evaluate(model, tokenizer, problems, num_steps=r, max_new_tokens=max_new_tokens,
+                        batch_size=batch_size).accuracy
             for r in depths}
 
 # %% ../nbs/09_tiny.ipynb #137f4dfe
 def save_tiny(model, tokenizer, folder, report: Optional[dict] = None, dtype: torch.dtype = torch.float16) -> Path:
     "Write model (in `dtype`), tokenizer and `report.json` to `folder`."
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     copy.deepcopy(model).to(dtype).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     if report is not None: (folder / "report.json").write_text(json.dumps(report, indent=1))
     return folder
 
-def load_tiny(folder=None, device: str = "cpu", dtype: torch.dtype = torch.float32) -> tuple:
-    "(model in eval mode, tokenizer) of a tiny checkpoint: by default the Huginn shipped inside the package (`TINY_CAUSAL_DIR`: the causal LM)."
-    from transformers import PreTrainedTokenizerFast, Qwen2ForCausalLM
-    folder = Path(folder) if folder is not None else TINY_DIR
-    if not (folder / "model.safetensors").exists():
-        raise FileNotFoundError(f"no tiny checkpoint in {folder}: regenerate it with `make tiny` (python -m lsrl.tiny)")
-    tok = PreTrainedTokenizerFast.from_pretrained(str(folder))
-    tok.chat_template = HUGINN_CHAT_TEMPLATE
-    causal = json.loads((folder / "config.json").read_text()).get("model_type") == "qwen2"
-    model = (Qwen2ForCausalLM if causal else HuginnForCausalLM).from_pretrained(folder, dtype=dtype).to(device).eval()
-    return model, tok
-
-def tiny_report(folder=None) -> dict:
-    "The shipped checkpoint's `report.json`: recipe, loss curve, held-out accuracy per depth."
-    return json.loads((Path(folder) if folder is not None else TINY_DIR).joinpath("report.json").read_text())
-
 # %% ../nbs/09_tiny.ipynb #42a16a4e
 def regenerate(out=None, cfg: PretrainConfig = PretrainConfig(), progress: bool = True) -> dict:
     "Pre-train, evaluate the saved weights (over depth, for Huginn), and write the checkpoint and its report to `out`."
-    from lsrl.evaluate import evaluate
     out = Path(out) if out is not None else (TINY_DIR if cfg.arch == "huginn" else TINY_CAUSAL_DIR)
     def log(rec):
         if progress and (rec["step"] % 25 == 0 or rec["step"] == cfg.steps - 1):
@@ -228,11 +213,13 @@ def regenerate(out=None, cfg: PretrainConfig = PretrainConfig(), progress: bool 
 def main(argv: Optional[Sequence[str]] = None):
     "Command line: `python -m lsrl.tiny [--out DIR] [--steps N] [--batch-size N] ...`."
     ap = argparse.ArgumentParser(prog="python -m lsrl.tiny", description="pre-train a tiny model shipped with lsrl")
-    ap.add_argument("--arch", default="huginn", choices=("huginn", "qwen2"), help="huginn (tiny) or qwen2 (tiny-causal)")
+    ap.add_argument("--arch", default="huginn", choices=("huginn", "qwen2"),
+                    help="huginn (tiny) or qwen2 (tiny-causal)")
     ap.add_argument("--out", default=None, help="output folder (default: the package's copy for --arch)")
     fields = ("steps", "batch_size", "lr", "seed", "eval_problems")
     for f in fields:
-        ap.add_argument("--" + f.replace("_", "-"), type=type(getattr(PretrainConfig, f)), default=getattr(PretrainConfig, f))
+        ap.add_argument("--" + f.replace("_", "-"), type=type(getattr(PretrainConfig, f)),
+                        default=getattr(PretrainConfig, f))
     a = ap.parse_args(argv)
     regenerate(a.out, PretrainConfig(arch=a.arch, **{f: getattr(a, f) for f in fields}))
 
