@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 from torch import Tensor
 from .answers import parse_number, numbers_equal, check_answer
 
@@ -23,11 +24,13 @@ __all__ = ['HybridGate', 'sampling_probs', 'project_probs', 'MarkerTracker', 'HF
 
 # %% ../nbs/06_hrpo.ipynb #0cebfca4
 class HybridGate(nn.Module):
-    "HRPO's gate: `forward(e, h) -> (mixed, a, i)` with a = exp(-c softplus(-Lambda) r), mixed = a e + sqrt(1-a^2+eps) (i h)."
+    """HRPO's gate: `forward(e, h) -> (mixed, a, i)` with a = exp(-c softplus(-Lambda) r),
+    mixed = a e + sqrt(1-a^2+eps) (i h)."""
     def __init__(self, hidden_size: int, r_min: float = 0.99, r_max: float = 0.999, c: float = 8.0, eps: float = 1e-8,
                  generator: Optional[torch.Generator] = None):
         super().__init__()
-        if not 0 < r_min <= r_max < 1: raise ValueError(f"need 0 < r_min <= r_max < 1, got r_min={r_min}, r_max={r_max}")
+        if not 0 < r_min <= r_max < 1:
+            raise ValueError(f"need 0 < r_min <= r_max < 1, got r_min={r_min}, r_max={r_max}")
         self.c, self.eps, self.r_min, self.r_max = c, eps, r_min, r_max
         self.gate_r = nn.Linear(hidden_size, hidden_size)
         self.gate_i = nn.Linear(hidden_size, hidden_size)
@@ -37,8 +40,10 @@ class HybridGate(nn.Module):
     @torch.no_grad()
     def reset_parameters(self, generator: Optional[torch.Generator] = None):
         for lin in (self.gate_r, self.gate_i):
-            lin.weight.normal_(0.0, 0.02, generator=generator); lin.bias.zero_()
-        u = torch.rand(self.Lambda.shape, dtype=torch.float64, generator=generator) * (self.r_max - self.r_min) + self.r_min
+            lin.weight.normal_(0.0, 0.02, generator=generator)
+            lin.bias.zero_()
+        u = (torch.rand(self.Lambda.shape, dtype=torch.float64, generator=generator) * (self.r_max - self.r_min)
+             + self.r_min)
         self.Lambda.copy_(torch.logit(u ** (1 / self.c)).float())
 
     def _apply(self, fn, recurse=True):
@@ -60,7 +65,8 @@ class HybridGate(nn.Module):
         return mixed.to(e.dtype), a, i
 
 # %% ../nbs/06_hrpo.ipynb #541aad3b
-def sampling_probs(logits: Tensor, temperature: float = 0.5, top_k: Optional[int] = 50, top_p: Optional[float] = None) -> Tensor:
+def sampling_probs(logits: Tensor, temperature: float = 0.5, top_k: Optional[int] = 50,
+                   top_p: Optional[float] = None) -> Tensor:
     "softmax(top_k(logits / T)) in fp32 (HF warper order), then optional top-p."
     z = logits.float() / temperature
     if top_k is not None and 0 < top_k < z.shape[-1]:
@@ -89,29 +95,35 @@ def _kmp_failure(m: str) -> list:
     return f
 
 def _piece_in_context(tokenizer, v: int, special: set) -> str:
-    "What token v adds to a decoded text mid-sequence: decode([anchor, v]) minus decode([anchor]) (keeps the leading\n    space that SentencePiece-style decoders drop from a lone first token)."
+    """What token v adds to a decoded text mid-sequence: decode([anchor, v]) minus decode([anchor]) (keeps the leading
+    space that SentencePiece-style decoders drop from a lone first token)."""
     anchor = getattr(tokenizer, "_lsrl_anchor", None)
     if anchor is None:
-        anchor = next((u for u in range(len(tokenizer)) if u not in special and tokenizer.decode([u]).strip().isalpha()), None)
+        anchor = next((u for u in range(len(tokenizer))
+                       if u not in special and tokenizer.decode([u]).strip().isalpha()), None)
         try: tokenizer._lsrl_anchor = anchor
         except AttributeError: pass
     if anchor is None: return tokenizer.decode([v])
     a, av = tokenizer.decode([anchor]), tokenizer.decode([anchor, v])
     return av[len(a):] if av.startswith(a) else tokenizer.decode([v])
 
+# %% ../nbs/06_hrpo.ipynb #9a4f6e13
 class MarkerTracker:
-    "Per-row answer-marker detection at the token level (KMP over per-token decoded pieces), vectorised over the batch."
+    "Per-row answer-marker detection on tokens (KMP over per-token decoded pieces), vectorised over the batch."
     def __init__(self, tokenizer, marker: str = "####", self_test: bool = True, seed: int = 0):
         if not marker: raise ValueError("the answer marker must be non-empty")
         self.marker, self.tokenizer, m = marker, tokenizer, len(marker)
         special = set(getattr(tokenizer, "all_special_ids", []) or [])
-        special |= {i for i, t in (getattr(tokenizer, "added_tokens_decoder", None) or {}).items() if getattr(t, "special", False)}
+        added = getattr(tokenizer, "added_tokens_decoder", None) or {}
+        special |= {i for i, t in added.items() if getattr(t, "special", False)}
         V = len(tokenizer)
         self.pieces = ["" if v in special else _piece_in_context(tokenizer, v, special) for v in range(V)]
         fail = _kmp_failure(marker)
         nxt, hit = torch.zeros(V, m, dtype=torch.long), torch.zeros(V, m, dtype=torch.bool)
         for v, piece in enumerate(self.pieces):
-            if not piece: nxt[v] = torch.arange(m); continue
+            if not piece:
+                nxt[v] = torch.arange(m)
+                continue
             for q0 in range(m):
                 q, found = q0, False
                 for ch in piece:
@@ -123,41 +135,48 @@ class MarkerTracker:
         self.exact = True  # the automaton is tested as if exact; the fallback only if the self-test fails
         if self_test: self.exact = self.check(seed)
 
-    def start(self, batch: int, device=None):
-        "Fresh per-row state: (automaton state, answered, history for the window fallback)."
-        return dict(q=torch.zeros(batch, dtype=torch.long, device=device), answered=torch.zeros(batch, dtype=torch.bool, device=device),
-                    hist=[[] for _ in range(batch)])
+# %% ../nbs/06_hrpo.ipynb #2d6a8e5f
+@patch
+def start(self: MarkerTracker, batch: int, device=None):
+    "Fresh per-row state: (automaton state, answered, history for the window fallback)."
+    return dict(q=torch.zeros(batch, dtype=torch.long, device=device),
+                answered=torch.zeros(batch, dtype=torch.bool, device=device),
+                hist=[[] for _ in range(batch)])
 
-    def update(self, state: dict, tokens: Tensor) -> Tensor:
-        "Feed one token per row; returns `answered` (sticky: the marker is complete in the decoded completion)."
-        if self.exact:
-            t = tokens.to(self.next.device)
-            q = state["q"].to(self.next.device)
-            state["answered"] |= self.hit[t, q].to(state["answered"].device)
-            state["q"] = self.next[t, q].to(state["q"].device)
-        else:  # fallback: decode a window of the last len(marker) + 2 tokens
-            for b, t in enumerate(tokens.tolist()):
-                state["hist"][b] = (state["hist"][b] + [t])[-(len(self.marker) + 2):]
-                if self.marker in self.tokenizer.decode(state["hist"][b]): state["answered"][b] = True
-        return state["answered"]
+@patch
+def update(self: MarkerTracker, state: dict, tokens: Tensor) -> Tensor:
+    "Feed one token per row; returns `answered` (sticky: the marker is complete in the decoded completion)."
+    if self.exact:
+        t = tokens.to(self.next.device)
+        q = state["q"].to(self.next.device)
+        state["answered"] |= self.hit[t, q].to(state["answered"].device)
+        state["q"] = self.next[t, q].to(state["q"].device)
+    else:  # fallback: decode a window of the last len(marker) + 2 tokens
+        for b, t in enumerate(tokens.tolist()):
+            state["hist"][b] = (state["hist"][b] + [t])[-(len(self.marker) + 2):]
+            if self.marker in self.tokenizer.decode(state["hist"][b]): state["answered"][b] = True
+    return state["answered"]
 
-    def naive_answered(self, ids: Sequence[int]) -> list:
-        "The definition: after each token, is the marker in the decoded prefix?"
-        return [self.marker in self.tokenizer.decode(list(ids[:j + 1]), skip_special_tokens=True) for j in range(len(ids))]
+# %% ../nbs/06_hrpo.ipynb #8c5d1e02
+@patch
+def naive_answered(self: MarkerTracker, ids: Sequence[int]) -> list:
+    "The definition: after each token, is the marker in the decoded prefix?"
+    return [self.marker in self.tokenizer.decode(list(ids[:j + 1]), skip_special_tokens=True) for j in range(len(ids))]
 
-    def check(self, seed: int = 0, n: int = 200) -> bool:
-        "Self-test of the automaton against `naive_answered` on random and adversarial sequences."
-        rng = random.Random(seed)
-        sharp = [v for v, p in enumerate(self.pieces) if "#" in p] or [0]
-        other = list(range(len(self.pieces)))
-        for _ in range(n):
-            ids = [rng.choice(sharp if rng.random() < 0.5 else other) for _ in range(rng.randint(1, 12))]
-            st = self.start(1)
-            got = [bool(self.update(st, torch.tensor([t]))[0]) for t in ids]
-            if got != self.naive_answered(ids): return False
-        return True
+@patch
+def check(self: MarkerTracker, seed: int = 0, n: int = 200) -> bool:
+    "Self-test of the automaton against `naive_answered` on random and adversarial sequences."
+    rng = random.Random(seed)
+    sharp = [v for v, p in enumerate(self.pieces) if "#" in p] or [0]
+    other = list(range(len(self.pieces)))
+    for _ in range(n):
+        ids = [rng.choice(sharp if rng.random() < 0.5 else other) for _ in range(rng.randint(1, 12))]
+        st = self.start(1)
+        got = [bool(self.update(st, torch.tensor([t]))[0]) for t in ids]
+        if got != self.naive_answered(ids): return False
+    return True
 
-# %% ../nbs/06_hrpo.ipynb #f01d7cf1
+# %% ../nbs/06_hrpo.ipynb #1a7d3f90
 class HFHost:
     "A Hugging Face causal LM as an HRPO host: input embeddings, and one forward with a DynamicCache."
     def __init__(self, model): self.model = model
@@ -173,9 +192,12 @@ class HFHost:
                          past_key_values=cache, use_cache=cache is not None)
         return out.logits
 
+# %% ../nbs/06_hrpo.ipynb #2c8f4e71
 class HuginnHost:
-    "lsrl's Huginn as an HRPO host: unscaled wte embeddings, fixed depth, s_0 rows from a state table (by row position)."
-    def __init__(self, model, num_steps: int = 8, state_table: Optional[Tensor] = None, generator: Optional[torch.Generator] = None):
+    """lsrl's Huginn as an HRPO host: unscaled wte embeddings, fixed depth, s_0 rows from a state table (by row
+    position)."""
+    def __init__(self, model, num_steps: int = 8, state_table: Optional[Tensor] = None,
+                 generator: Optional[torch.Generator] = None):
         self.model, self.num_steps, self.state_table, self.generator = model, num_steps, state_table, generator
     @property
     def embedding(self) -> Tensor: return self.model.transformer.wte.weight
@@ -189,16 +211,18 @@ class HuginnHost:
         from lsrl.huginn import HuginnCache
         return HuginnCache(capacity=length)
     def forward(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor, cache=None) -> Tensor:
-        if self.state_table is None: raise ValueError("HuginnHost needs a state table: call prepare() or pass state_table=")
+        if self.state_table is None:
+            raise ValueError("HuginnHost needs a state table: call prepare() or pass state_table=")
         s0 = self.state_table.gather(1, position_ids[..., None].expand(-1, -1, self.state_table.shape[-1]))
-        return self.model(input_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids, num_steps=self.num_steps,
-                          input_states=s0, past_key_values=cache).logits
+        return self.model(input_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
+                          num_steps=self.num_steps, input_states=s0, past_key_values=cache).logits
 
 def as_host(model, **kw):
     "The host adapter for `model`: `HuginnHost` for lsrl's Huginn, `HFHost` for other causal LMs."
     from lsrl.huginn import HuginnForCausalLM
     return HuginnHost(model, **kw) if isinstance(model, HuginnForCausalLM) else HFHost(model)
 
+# %% ../nbs/06_hrpo.ipynb #7a3c6e94
 @dataclass
 class HybridRollout:
     "What a hybrid rollout returns (P = prompt length, C = completion length)."
@@ -218,16 +242,19 @@ class HybridRollout:
     def completions(self) -> Tensor: return self.sequences[:, self.prompt_length:]
     def row(self, b: int) -> "HybridRollout":
         "Sample b alone (batch of 1), e.g. for per-sample metrics."
-        return HybridRollout(**{f.name: (v[b:b + 1] if isinstance(v := getattr(self, f.name), Tensor) else v) for f in fields(self)})
+        return HybridRollout(**{f.name: (v[b:b + 1] if isinstance(v := getattr(self, f.name), Tensor) else v)
+                                for f in fields(self)})
 
+# %% ../nbs/06_hrpo.ipynb #6a2e8f05
 def _positions(mask: Tensor) -> Tensor: return (mask.long().cumsum(-1) - 1).clamp(min=0)
 
+# %% ../nbs/06_hrpo.ipynb #f01d7cf1
 @torch.no_grad()
-def hybrid_rollout(model, gate: HybridGate, input_ids: Tensor, attention_mask: Optional[Tensor] = None, max_new_tokens: int = 64,
-                   tracker: Optional[MarkerTracker] = None, temperature: float = 0.5, top_k: Optional[int] = 50,
-                   top_p: Optional[float] = None, do_sample: bool = True, generator: Optional[torch.Generator] = None,
-                   stop_tokens: Sequence[int] = (), pad_token_id: int = 0, use_cache: bool = True, host=None,
-                   latent_dtype: Optional[torch.dtype] = None) -> HybridRollout:
+def hybrid_rollout(model, gate: HybridGate, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
+                   max_new_tokens: int = 64, tracker: Optional[MarkerTracker] = None, temperature: float = 0.5,
+                   top_k: Optional[int] = 50, top_p: Optional[float] = None, do_sample: bool = True,
+                   generator: Optional[torch.Generator] = None, stop_tokens: Sequence[int] = (), pad_token_id: int = 0,
+                   use_cache: bool = True, host=None, latent_dtype: Optional[torch.dtype] = None) -> HybridRollout:
     """Sample completions feeding `gate(embed(y), h)` on thinking tokens. `use_cache=False` recomputes the whole
     sequence every step (the reference the cached path must equal)."""
     host = host or as_host(model)
@@ -256,7 +283,9 @@ def hybrid_rollout(model, gate: HybridGate, input_ids: Tensor, attention_mask: O
         e = host.embed(y)
         mixed, a, i = gate(e, h)
         x = torch.where(thinking[:, None], mixed, e)
-        seq.append(y); lat.append(h.to(latent_dtype or h.dtype)); think.append(thinking)
+        seq.append(y)
+        lat.append(h.to(latent_dtype or h.dtype))
+        think.append(thinking)
         am.append(torch.where(thinking, a.mean(-1), torch.ones_like(a[:, 0])))
         im.append(torch.where(thinking, i.mean(-1), torch.zeros_like(i[:, 0])))
         bm.append(torch.where(thinking, (torch.sqrt(1 - a * a + gate.eps) * i).mean(-1), torch.zeros_like(a[:, 0])))
@@ -269,18 +298,21 @@ def hybrid_rollout(model, gate: HybridGate, input_ids: Tensor, attention_mask: O
             logits = host.forward(torch.cat(embeds, 1), mask, pos, None)[:, -1]
     zeros = lambda v, dt: torch.full((B, P), v, dtype=dt, device=dev)
     comp = torch.stack(cmask, 1)
-    full_mask = torch.cat([(attention_mask.long() if attention_mask is not None else zeros(1, torch.long)), comp.long()], 1)
+    prompt_mask = attention_mask.long() if attention_mask is not None else zeros(1, torch.long)
+    full_mask = torch.cat([prompt_mask, comp.long()], 1)
     return HybridRollout(sequences=torch.cat([input_ids, torch.stack(seq, 1)], 1), attention_mask=full_mask,
-                         latents=torch.stack(lat, 1), thinking_mask=torch.cat([zeros(False, torch.bool), torch.stack(think, 1)], 1),
+                         latents=torch.stack(lat, 1),
+                         thinking_mask=torch.cat([zeros(False, torch.bool), torch.stack(think, 1)], 1),
                          a_mean=torch.cat([zeros(1.0, torch.float32), torch.stack(am, 1)], 1),
                          i_mean=torch.cat([zeros(0.0, torch.float32), torch.stack(im, 1)], 1),
                          b_mean=torch.cat([zeros(0.0, torch.float32), torch.stack(bm, 1)], 1),
-                         completion_mask=comp, rollout_logps=torch.stack(logps, 1), prompt_length=P, temperature=temperature,
-                         state_table=getattr(host, "state_table", None))
+                         completion_mask=comp, rollout_logps=torch.stack(logps, 1), prompt_length=P,
+                         temperature=temperature, state_table=getattr(host, "state_table", None))
 
 # %% ../nbs/06_hrpo.ipynb #075f4dc1
 def replay_inputs(host, gate: HybridGate, ro: HybridRollout) -> Tensor:
-    "Input embeddings of prompt + fed completion tokens, thinking positions mixed with the current gate (differentiable)."
+    """Input embeddings of prompt + fed completion tokens, thinking positions mixed with the current gate
+    (differentiable)."""
     ids = ro.sequences[:, :-1]
     e = host.embed(ids)
     P = ro.prompt_length
@@ -333,16 +365,21 @@ def hrpo_metrics(ro, texts: Optional[Sequence[str]] = None, marker: str = "####"
         scored_next[:, :-1] = r.completion_mask[:, 1:]          # token j is fed and its successor is scored
         real = r.thinking_mask[:, P:] & scored_next
         n_real += int(scored_next.sum())                        # fed completion tokens whose successor is scored
-        b.append(r.b_mean[:, P:][real]); am.append(r.a_mean[:, P:][real]); im.append(r.i_mean[:, P:][real])
+        b.append(r.b_mean[:, P:][real])
+        am.append(r.a_mean[:, P:][real])
+        im.append(r.i_mean[:, P:][real])
     b, am, im = torch.cat(b), torch.cat(am), torch.cat(im)
-    if b.numel(): out.update(hidden_ratio_think=b.mean().item(), gate_a_think=am.mean().item(), gate_i_think=im.mean().item())
+    if b.numel():
+        out.update(hidden_ratio_think=b.mean().item(), gate_a_think=am.mean().item(), gate_i_think=im.mean().item())
     else: out.update(hidden_ratio_think=None, gate_a_think=None, gate_i_think=None)
     out["think_frac"] = b.numel() / n_real if n_real else 0.0
-    if texts is not None: out["answer_marker_rate"] = sum(count_marker(t, marker) == 1 for t in texts) / max(len(texts), 1)
+    if texts is not None:
+        out["answer_marker_rate"] = sum(count_marker(t, marker) == 1 for t in texts) / max(len(texts), 1)
     return out
 
 # %% ../nbs/06_hrpo.ipynb #e0c02c90
-def hrpo_reward(completion: str, gold: str, kind: str = "gsm8k", marker: str = "####", options: Optional[dict] = None) -> Optional[float]:
+def hrpo_reward(completion: str, gold: str, kind: str = "gsm8k", marker: str = "####",
+                options: Optional[dict] = None) -> Optional[float]:
     "1.0 iff the marker occurs exactly once and the answer after it matches; None if the gold answer cannot be parsed."
     if kind == "gsm8k" and parse_number(gold) is None: return None
     if count_marker(completion, marker) != 1: return 0.0
@@ -354,12 +391,16 @@ def hrpo_reward(completion: str, gold: str, kind: str = "gsm8k", marker: str = "
     verdict = check_answer(ans, gold, kind, options).correct
     return None if verdict is None else float(verdict)
 
-def hrpo_param_groups(model: nn.Module, gate: HybridGate, lr_lora: float = 5e-6, lr_gate: float = 1e-4, lr_lambda: float = 1e-3,
-                      weight_decay: float = 0.1, decay_lambda: bool = False, decay_bias: bool = False) -> list:
+def hrpo_param_groups(model: nn.Module, gate: HybridGate, lr_lora: float = 5e-6, lr_gate: float = 1e-4,
+                      lr_lambda: float = 1e-3, weight_decay: float = 0.1, decay_lambda: bool = False,
+                      decay_bias: bool = False) -> list:
     "AdamW parameter groups: trainable model (LoRA) weights, gate weights, gate biases, Lambda."
     lora = [p for p in model.parameters() if p.requires_grad]
     groups = [dict(params=lora, lr=lr_lora, weight_decay=weight_decay, name="lora"),
-              dict(params=[gate.gate_r.weight, gate.gate_i.weight], lr=lr_gate, weight_decay=weight_decay, name="gate_weights"),
-              dict(params=[gate.gate_r.bias, gate.gate_i.bias], lr=lr_gate, weight_decay=weight_decay if decay_bias else 0.0, name="gate_biases"),
-              dict(params=[gate.Lambda], lr=lr_lambda, weight_decay=weight_decay if decay_lambda else 0.0, name="Lambda")]
+              dict(params=[gate.gate_r.weight, gate.gate_i.weight], lr=lr_gate, weight_decay=weight_decay,
+                   name="gate_weights"),
+              dict(params=[gate.gate_r.bias, gate.gate_i.bias], lr=lr_gate,
+                   weight_decay=weight_decay if decay_bias else 0.0, name="gate_biases"),
+              dict(params=[gate.Lambda], lr=lr_lambda, weight_decay=weight_decay if decay_lambda else 0.0,
+                   name="Lambda")]
     return [g for g in groups if g["params"]]
