@@ -13,43 +13,48 @@ import torch
 from . import __version__
 from .data import Problem, PromptFormat
 from .huginn import HuginnForCausalLM, load_tokenizer
-from .latents import collect_latents, decode_snapshots, make_state_table
+from .latents import collect_latents, decode_snapshots
+from .models import seeded_state_tables
 
 # %% auto #0
-__all__ = ['DEMO_PROMPT', 'demo_model', 'depth_report', 'print_depth_report', 'cmd_demo', 'demo_training', 'demo_report',
-           'train_config', 'cmd_train', 'eval_problems', 'cmd_eval', 'build_parser', 'main']
+__all__ = ['DEMO_PROMPT', 'demo_model', 'depth_report', 'print_depth_report', 'cmd_demo', 'eval_problems', 'demo_report',
+           'demo_training', 'train_config', 'cmd_train', 'cmd_eval', 'build_parser', 'main']
 
-# %% ../nbs/11_cli.ipynb #22a176c0
+# %% ../nbs/11_cli.ipynb #730225ae
 DEMO_PROMPT = ("Jun has 33 shells. Jun shares the shells equally among 3 boxes and keeps one box. "
                "Then the number of shells becomes 3 times as large. How many shells does Jun have now?")
 
 def demo_model(model: Optional[str] = None):
     "(model, tokenizer): a checkpoint by hub id or folder, or (default) the tiny Huginn shipped with lsrl."
     if model: return HuginnForCausalLM.from_pretrained(model).eval(), load_tokenizer(model)
-    from lsrl.tiny import load_tiny
+    from lsrl.models import load_tiny
     return load_tiny()
 
-def depth_report(model, tok, prompt: str = DEMO_PROMPT, depth: int = 8, max_new_tokens: int = 48, seed: int = 0) -> list[dict]:
+# %% ../nbs/11_cli.ipynb #c68a54e3
+def depth_report(model, tok, prompt: str = DEMO_PROMPT, depth: int = 8, max_new_tokens: int = 48,
+                 seed: int = 0) -> list[dict]:
     "For every depth k: the snapshot text, the last prompt position's relative step and entropy, and the top token."
     text = PromptFormat().render(Problem(prompt, "", "demo", "demo"))  # system prompt, question, instruction, chat
     ids = torch.tensor([tok(text, add_special_tokens=False)["input_ids"]])
-    g = torch.Generator().manual_seed(seed)
-    table = make_state_table(model, 1, ids.shape[1] + max_new_tokens, g)
+    table = seeded_state_tables(model, [seed], ids.shape[1] + max_new_tokens)
     trace = collect_latents(model, ids, depth, input_states=table[:, :ids.shape[1]], positions="last")
     snaps = decode_snapshots(model, ids, depth, max_new_tokens, state_table=table)
     texts = dict(zip(snaps.depths, snaps.texts(tok)[0]))
-    return [dict(depth=k, text=texts[k], rel_step=trace.rel_step[k, 0, -1].item(), entropy=trace.entropy[k, 0, -1].item(),
-                 top_token=tok.decode([trace.top_ids[k, 0, -1, 0].item()]), top_prob=trace.top_probs[k, 0, -1, 0].item())
+    return [dict(depth=k, text=texts[k], rel_step=trace.rel_step[k, 0, -1].item(),
+                 entropy=trace.entropy[k, 0, -1].item(), top_token=tok.decode([trace.top_ids[k, 0, -1, 0].item()]),
+                 top_prob=trace.top_probs[k, 0, -1, 0].item())
             for k in range(1, depth + 1)]
 
+# %% ../nbs/11_cli.ipynb #aa6186e9
 def print_depth_report(rows: list[dict], file=None):
     "One line per depth: k, relative step, entropy, top token, and the snapshot text."
     file = file or sys.stdout
     print(f"{'k':>3} {'|ds|/|s|':>9} {'entropy':>8} {'top':>8}  snapshot", file=file)
     for r in rows:
-        print(f"{r['depth']:>3} {r['rel_step']:>9.4f} {r['entropy']:>8.3f} {r['top_token']!r:>8}  {r['text']!r}", file=file)
+        print(f"{r['depth']:>3} {r['rel_step']:>9.4f} {r['entropy']:>8.3f} {r['top_token']!r:>8}  {r['text']!r}",
+              file=file)
 
-# %% ../nbs/11_cli.ipynb #87c7f25f
+# %% ../nbs/11_cli.ipynb #72a84f06
 def cmd_demo(args) -> int:
     t0 = time.time()
     model, tok = demo_model(args.model)
@@ -62,26 +67,104 @@ def cmd_demo(args) -> int:
     if args.updates > 0: demo_training(model, tok, args, rows)
     return 0
 
+# %% ../nbs/11_cli.ipynb #99feeffe
+def _load_problems(item: str, split: str = "test", limit: Optional[int] = None) -> list:
+    "The problems of one --data item that names a dataset: gsm8k, mathqa or math, optionally kind:<file or hub id>."
+    from lsrl.data import load_gsm8k, load_math, load_mathqa
+    kind, _, src = item.partition(":")
+    loader = dict(gsm8k=load_gsm8k, mathqa=load_mathqa, math=load_math).get(kind)
+    if loader is None:
+        raise SystemExit(f"--data {item!r}: use synthetic, tiny, gsm8k, mathqa or math:<path>, "
+                         "optionally kind:<file or hub id>")
+    if kind == "math" and not src:
+        raise SystemExit("MATH is never downloaded by lsrl: pass math:<path or dataset id you obtained>")
+    loaded = loader(src, split, limit) if src else loader(split=split, limit=limit)
+    if loaded.skipped: print(f"{kind}: {loaded.report()}", file=sys.stderr)
+    return loaded.problems
+
+# %% ../nbs/11_cli.ipynb #68df5f6a
+def eval_problems(data: str, split: str = "test", limit: Optional[int] = None, seed: int = 0) -> dict:
+    """name -> problems: 'synthetic' or 'tiny' (held-out seeds), 'gsm8k', 'mathqa', or kind:source
+    (gsm8k:/path.jsonl, math:/path)."""
+    from lsrl.data import synthetic_problems
+    from lsrl.models import tiny_problems
+    out = {}
+    for item in data.split(","):
+        kind = item.partition(":")[0]
+        if kind == "synthetic": out[kind] = synthetic_problems(limit or 100, seed=1_000_003 + seed)
+        elif kind == "tiny": out[kind] = tiny_problems(limit or 100, "heldout", seed)
+        else: out[kind] = _load_problems(item, split, limit)
+    return out
+
+# %% ../nbs/11_cli.ipynb #70aebe3b
+def _training_figure(history: list):
+    "Reward, KL and train accuracy per update, and the last update's per-depth IQS / PS (plotly subplots)."
+    from plotly.subplots import make_subplots
+    keys = [("reward_mean", "reward"), ("kl", "KL"), ("accuracy", "train accuracy")]
+    fig = make_subplots(rows=1, cols=len(keys) + 1,
+                        subplot_titles=[t for _, t in keys] + ["per-depth IQS / PS (last update)"])
+    for j, (k, t) in enumerate(keys):
+        fig.add_scatter(x=[m["update"] for m in history], y=[m[k] for m in history], mode="lines+markers", name=t,
+                        row=1, col=j + 1)
+    last = history[-1] if history else {}
+    ks = sorted(int(k[5:]) for k in last if k.startswith("iqs_d"))
+    fig.add_bar(x=ks, y=[last[f"iqs_d{k}"] for k in ks], name="IQS", row=1, col=len(keys) + 1)
+    fig.add_bar(x=ks, y=[last[f"ps_d{k}"] for k in ks], name="PS", row=1, col=len(keys) + 1)
+    fig.update_layout(height=320, template="plotly_white")
+    return fig
+
+# %% ../nbs/11_cli.ipynb #ec43a5ef
+def demo_report(out, args, depth_rows: list, history: list, before, after):
+    "runs/demo/report.html: the depth table, training curves (plotly, inlined) and pass@1 before/after."
+    import html, json
+    from pathlib import Path
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    fig = _training_figure(history)
+    table = "".join(f"<tr><td>{r['depth']}</td><td>{r['rel_step']:.4f}</td><td>{r['entropy']:.3f}</td>"
+                    f"<td>{html.escape(repr(r['top_token']))}</td><td><code>{html.escape(r['text'])}</code></td></tr>"
+                    for r in depth_rows)
+    head = "<tr><th>k</th><th>|ds|/|s|</th><th>entropy</th><th>top</th><th>snapshot</th></tr>"
+    style = "font-family:sans-serif;max-width:1100px"
+    scores = f"before: {100 * before.accuracy:.1f}% &nbsp; after: {100 * after.accuracy:.1f}%"
+    doc = f"""<html><head><meta charset='utf-8'><title>lsrl demo</title></head><body style='{style}'>
+<h2>lsrl demo</h2><p>model: {html.escape(args.model or 'the tiny Huginn shipped with lsrl')}; depth r = {args.depth}</p>
+<h3>What every depth decodes</h3><p>{html.escape(args.prompt)}</p>
+<table border='1' cellpadding='4' style='border-collapse:collapse'>{head}{table}</table>
+<h3>LSRL training</h3>{fig.to_html(full_html=False, include_plotlyjs=True)}
+<h3>pass@1 at r = {args.depth} ({before.n} held-out problems)</h3><p>{scores}</p>
+</body></html>"""
+    (out / "report.html").write_text(doc)
+    results = dict(depths=depth_rows, history=history, before=before.summary(), after=after.summary())
+    (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    return out / "report.html"
+
+# %% ../nbs/11_cli.ipynb #c602728b
 def demo_training(model, tok, args, depth_rows: list) -> dict:
     "The rest of the demo: pass@1 before, a short LSRL run with a progress bar, pass@1 after, and report.html."
     from pathlib import Path
     from tqdm.auto import tqdm
     from lsrl.evaluate import evaluate
     from lsrl.grader import default_grader
-    from lsrl.grpo import Trainer, TrainConfig, default_data
+    from lsrl.models import default_data
+    from lsrl.trainer import Trainer, TrainConfig
     out = Path(args.out)
     kind = default_data(args.model or "tiny")
     held_out = eval_problems(kind, limit=args.eval_size, seed=args.seed)[kind]
     ekw = dict(num_steps=args.depth, max_new_tokens=args.max_new_tokens, batch_size=16, seed=args.seed)
     before = evaluate(model.eval(), tok, held_out, name="before", **ekw)
-    print(f"\npass@1 at r = {args.depth} on {len(held_out)} held-out problems before training: {100 * before.accuracy:.1f}%")
+    print(f"\npass@1 at r = {args.depth} on {len(held_out)} held-out problems before training: "
+          f"{100 * before.accuracy:.1f}%")
     grader = default_grader()
-    cfg = TrainConfig(mode="lsrl", model=args.model or "tiny", num_steps=args.depth, group_size=4, prompts_per_update=4, micro_batches=2, updates=args.updates,
-                      max_new_tokens=args.max_new_tokens, lr=args.lr, train_size=64, seed=args.seed, checkpoint_every=args.updates)
-    print(f"LSRL training: {cfg.updates} updates x {cfg.prompts_per_update} prompts x G = {cfg.group_size}, grader: {type(grader).__name__}")
+    cfg = TrainConfig(mode="lsrl", model=args.model or "tiny", num_steps=args.depth, group_size=4, prompts_per_update=4,
+                      micro_batches=2, updates=args.updates, max_new_tokens=args.max_new_tokens, lr=args.lr,
+                      train_size=64, seed=args.seed, checkpoint_every=args.updates)
+    print(f"LSRL training: {cfg.updates} updates x {cfg.prompts_per_update} prompts x G = {cfg.group_size}, "
+          f"grader: {type(grader).__name__}")
     bar = tqdm(total=cfg.updates, desc="lsrl", unit="update")
     def show(tr, m):
-        bar.update(1); bar.set_postfix(reward=f"{m['reward_mean']:.3f}", kl=f"{m['kl']:.4f}")
+        bar.update(1)
+        bar.set_postfix(reward=f"{m['reward_mean']:.3f}", kl=f"{m['kl']:.4f}")
     tr = Trainer(cfg, out / "train", model, tok, grader=grader, callbacks=[show])
     tr.train(resume=None)
     bar.close()
@@ -91,45 +174,18 @@ def demo_training(model, tok, args, depth_rows: list) -> dict:
     print(f"report: {path}")
     return dict(before=before, after=after, history=tr.history, report=path)
 
-def demo_report(out, args, depth_rows: list, history: list, before, after):
-    "runs/demo/report.html: the depth table, training curves (plotly, inlined) and pass@1 before/after."
-    import html, json
-    from pathlib import Path
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    keys = [("reward_mean", "reward"), ("kl", "KL"), ("accuracy", "train accuracy")]
-    fig = make_subplots(rows=1, cols=len(keys) + 1, subplot_titles=[t for _, t in keys] + ["per-depth IQS / PS (last update)"])
-    for j, (k, t) in enumerate(keys):
-        fig.add_scatter(x=[m["update"] for m in history], y=[m[k] for m in history], mode="lines+markers", name=t, row=1, col=j + 1)
-    last = history[-1] if history else {}
-    ks = sorted(int(k[5:]) for k in last if k.startswith("iqs_d"))
-    fig.add_bar(x=ks, y=[last[f"iqs_d{k}"] for k in ks], name="IQS", row=1, col=len(keys) + 1)
-    fig.add_bar(x=ks, y=[last[f"ps_d{k}"] for k in ks], name="PS", row=1, col=len(keys) + 1)
-    fig.update_layout(height=320, template="plotly_white")
-    table = "".join(f"<tr><td>{r['depth']}</td><td>{r['rel_step']:.4f}</td><td>{r['entropy']:.3f}</td><td>{html.escape(repr(r['top_token']))}</td>"
-                    f"<td><code>{html.escape(r['text'])}</code></td></tr>" for r in depth_rows)
-    doc = f"""<html><head><meta charset='utf-8'><title>lsrl demo</title></head><body style='font-family:sans-serif;max-width:1100px'>
-<h2>lsrl demo</h2><p>model: {html.escape(args.model or 'the tiny Huginn shipped with lsrl')}; depth r = {args.depth}</p>
-<h3>What every depth decodes</h3><p>{html.escape(args.prompt)}</p>
-<table border='1' cellpadding='4' style='border-collapse:collapse'><tr><th>k</th><th>|ds|/|s|</th><th>entropy</th><th>top</th><th>snapshot</th></tr>{table}</table>
-<h3>LSRL training</h3>{fig.to_html(full_html=False, include_plotlyjs=True)}
-<h3>pass@1 at r = {args.depth} ({before.n} held-out problems)</h3><p>before: {100 * before.accuracy:.1f}% &nbsp; after: {100 * after.accuracy:.1f}%</p>
-</body></html>"""
-    (out / "report.html").write_text(doc)
-    (out / "results.json").write_text(json.dumps(dict(depths=depth_rows, history=history, before=before.summary(), after=after.summary()), indent=1, default=str))
-    return out / "report.html"
-
+# %% ../nbs/11_cli.ipynb #784aedca
 def _coerce(v: str):
     for conv in (int, float):
         try: return conv(v)
         except ValueError: pass
     return {"true": True, "false": False, "none": None}.get(v.lower(), v)
 
+# %% ../nbs/11_cli.ipynb #bbc9a998
 def train_config(args):
     "A `TrainConfig` from --config (TOML/YAML) and --set key=value overrides (reward.* keys reach the reward config)."
     from lsrl.config import read_config_file
-    from lsrl.grpo import TrainConfig
+    from lsrl.trainer import TrainConfig
     d = read_config_file(args.config) if args.config else {}   # raw: fields left out take the (final) mode's defaults
     for kv in args.set or []:
         if "=" not in kv: raise SystemExit(f"--set takes key=value, got {kv!r}")
@@ -138,13 +194,16 @@ def train_config(args):
         else: d[k] = _coerce(v)
     return TrainConfig.from_dict(d)
 
+# %% ../nbs/11_cli.ipynb #810761a7
 def cmd_train(args) -> int:
     from tqdm.auto import tqdm
-    from lsrl.grpo import Trainer
+    from lsrl.trainer import Trainer
     cfg = train_config(args)
     bar = tqdm(total=cfg.updates, desc=f"{cfg.mode} r={cfg.num_steps}", unit="update")
     def show(tr, m):
-        bar.n = tr.update; bar.set_postfix(reward=f"{m['reward_mean']:.3f}", acc=f"{m['accuracy']:.2f}", kl=f"{m['kl']:.4f}"); bar.refresh()
+        bar.n = tr.update
+        bar.set_postfix(reward=f"{m['reward_mean']:.3f}", acc=f"{m['accuracy']:.2f}", kl=f"{m['kl']:.4f}")
+        bar.refresh()
     tr = Trainer(cfg, args.run_dir, callbacks=[show])
     bar.n = tr.update
     tr.train(resume="latest" if not args.restart else None)
@@ -152,6 +211,7 @@ def cmd_train(args) -> int:
     print(f"run folder: {args.run_dir} (config.toml, metrics.jsonl, samples.jsonl, tb/, ckpt-*)")
     return 0
 
+# %% ../nbs/11_cli.ipynb #1cd078e5
 def _variant(spec: str):
     "NAME=ADAPTER@R, NAME=base@R or NAME=ADAPTER (r = 8) -> Variant."
     from lsrl.evaluate import Variant
@@ -160,28 +220,12 @@ def _variant(spec: str):
     path, _, r = rest.rpartition("@") if "@" in rest else (rest, "", "8")
     return Variant(name, None if path in ("", "base") else path, int(r))
 
-def eval_problems(data: str, split: str = "test", limit: Optional[int] = None, seed: int = 0) -> dict:
-    "name -> problems: 'synthetic' or 'tiny' (held-out seeds), 'gsm8k', 'mathqa', or kind:source (gsm8k:/path.jsonl, math:/path)."
-    from lsrl.data import load_gsm8k, load_math, load_mathqa, synthetic_problems
-    from lsrl.tiny import tiny_problems
-    out = {}
-    for item in data.split(","):
-        kind, _, src = item.partition(":")
-        if kind == "synthetic": out[kind] = synthetic_problems(limit or 100, seed=1_000_003 + seed); continue
-        if kind == "tiny": out[kind] = tiny_problems(limit or 100, "heldout", seed); continue
-        loader = dict(gsm8k=load_gsm8k, mathqa=load_mathqa, math=load_math).get(kind)
-        if loader is None: raise SystemExit(f"--data {item!r}: use synthetic, tiny, gsm8k, mathqa or math:<path>, optionally kind:<file or hub id>")
-        if kind == "math" and not src: raise SystemExit("MATH is never downloaded by lsrl: pass math:<path or dataset id you obtained>")
-        loaded = loader(src, split, limit) if src else loader(split=split, limit=limit)
-        if loaded.skipped: print(f"{kind}: {loaded.report()}", file=sys.stderr)
-        out[kind] = loaded.problems
-    return out
-
+# %% ../nbs/11_cli.ipynb #b4f8c46d
 def cmd_eval(args) -> int:
     from tqdm.auto import tqdm
     from lsrl.config import resolve_device
     from lsrl.evaluate import Variant, compare_variants, depth_sweep, evaluate, save_report, table_markdown
-    from lsrl.grpo import default_data, load_model_and_tokenizer
+    from lsrl.models import default_data, load_model_and_tokenizer
     dev = resolve_device(args.device)
     model, tok = load_model_and_tokenizer(args.model, dev, args.seed)
     model = model.to(dev).eval()
@@ -196,64 +240,96 @@ def cmd_eval(args) -> int:
     meta = dict(model=args.model, data=args.data, split=args.split, seed=args.seed, device=dev)
     if variants:
         rows = compare_variants(model, tok, variants, data, **kw)
-        bar.close(); print(table_markdown(rows))
+        bar.close()
+        print(table_markdown(rows))
         paths = save_report(args.out, variants=rows, meta=meta)
     else:
         sweeps = {}
         for name, probs in data.items():
-            sweeps[name] = depth_sweep(model, tok, probs, depths, name=name, **kw) if args.sweep else [evaluate(model, tok, probs, args.depth, name=name, **kw)]
+            sweeps[name] = (depth_sweep(model, tok, probs, depths, name=name, **kw) if args.sweep
+                            else [evaluate(model, tok, probs, args.depth, name=name, **kw)])
         bar.close()
         for name, res in sweeps.items():
-            for r in res: print(f"{name}: r={r.depth} pass@1 {100 * r.accuracy:.2f}% (n={r.n}, skipped {r.skipped}) {r.metrics}")
-        paths = save_report(args.out, sweeps=sweeps if args.sweep else None, single=None if args.sweep else [r for v in sweeps.values() for r in v], meta=meta)
+            for r in res:
+                print(f"{name}: r={r.depth} pass@1 {100 * r.accuracy:.2f}% (n={r.n}, skipped {r.skipped}) {r.metrics}")
+        paths = save_report(args.out, sweeps=sweeps if args.sweep else None,
+                            single=None if args.sweep else [r for v in sweeps.values() for r in v], meta=meta)
     print(f"results: {paths['json']}  report: {paths['html']}")
     return 0
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lsrl", description="RL on the latent states of recurrent-depth language models")
-    p.add_argument("--version", action="version", version=f"lsrl {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="what every depth decodes, a short LSRL run, pass@1 before/after and an HTML report")
+# %% ../nbs/11_cli.ipynb #f6dd3a6f
+def _demo_parser(sub):
+    d = sub.add_parser("demo",
+                       help="what every depth decodes, a short LSRL run, pass@1 before/after and an HTML report")
     d.add_argument("--model", default=None, help="hub id or checkpoint folder (default: the shipped tiny Huginn)")
     d.add_argument("--prompt", default=DEMO_PROMPT)
     d.add_argument("--depth", type=int, default=8, help="recurrent depth r")
     d.add_argument("--max-new-tokens", type=int, default=48)
     d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--updates", type=int, default=4, help="LSRL updates of the short training run (0: only the depth report)")
-    d.add_argument("--lr", type=float, default=1e-3, help="learning rate of the demo run (the paper's 2e-6 moves a tiny model too little)")
+    d.add_argument("--updates", type=int, default=4,
+                   help="LSRL updates of the short training run (0: only the depth report)")
+    d.add_argument("--lr", type=float, default=1e-3,
+                   help="learning rate of the demo run (the paper's 2e-6 moves a tiny model too little)")
     d.add_argument("--eval-size", type=int, default=64, help="held-out problems for pass@1 before and after")
     d.add_argument("--out", default="runs/demo", help="folder for the training run, results.json and report.html")
     d.set_defaults(func=cmd_demo)
-    t = sub.add_parser("train", help="GRPO/HRPO training (mode outcome, lsrl or hrpo); resumes from the run folder's latest checkpoint")
+    return d
+
+# %% ../nbs/11_cli.ipynb #69ad9e17
+def _train_parser(sub):
+    t = sub.add_parser("train", help="GRPO/HRPO training (mode outcome, lsrl or hrpo); "
+                       "resumes from the run folder's latest checkpoint")
     t.add_argument("--config", default=None, help="TOML or YAML file of TrainConfig fields")
-    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field (repeatable), e.g. --set mode=outcome")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a field (repeatable), e.g. --set mode=outcome")
     t.add_argument("--run-dir", default="runs/train")
     t.add_argument("--restart", action="store_true", help="ignore existing checkpoints")
     t.set_defaults(func=cmd_train)
+    return t
+
+# %% ../nbs/11_cli.ipynb #4c26d92e
+def _eval_parser(sub):
     e = sub.add_parser("eval", help="greedy pass@1 at depth r, depth sweeps (--sweep) and variant tables (--variant)")
-    e.add_argument("--model", default="tiny", help="hub id, checkpoint folder, 'tiny' (the shipped model, default) or 'tiny-random'")
-    e.add_argument("--data", default=None, help="comma list: tiny, synthetic, gsm8k, mathqa, math:<path> (kind:<file or id> for local files); "
+    e.add_argument("--model", default="tiny",
+                   help="hub id, checkpoint folder, 'tiny' (the shipped model, default) or 'tiny-random'")
+    e.add_argument("--data", default=None,
+                   help="comma list: tiny, synthetic, gsm8k, mathqa, math:<path> (kind:<file or id> for local files); "
                    "default: tiny for the tiny model, else synthetic")
     e.add_argument("--split", default="test")
     e.add_argument("--limit", type=int, default=None, help="first N problems of each dataset")
     e.add_argument("--depth", type=int, default=8, help="recurrent depth r")
     e.add_argument("--sweep", default=None, help="comma list of depths, e.g. 1,2,4,8,16,32")
-    e.add_argument("--adapter", default=None, help="LoRA adapter: a run folder (latest checkpoint), ckpt-* or adapter folder")
-    e.add_argument("--variant", action="append", metavar="NAME=ADAPTER@R", help="a comparison row (repeatable); ADAPTER 'base' = no adapter")
+    e.add_argument("--adapter", default=None,
+                   help="LoRA adapter: a run folder (latest checkpoint), ckpt-* or adapter folder")
+    e.add_argument("--variant", action="append", metavar="NAME=ADAPTER@R",
+                   help="a comparison row (repeatable); ADAPTER 'base' = no adapter")
     e.add_argument("--max-new-tokens", type=int, default=256)
     e.add_argument("--batch-size", type=int, default=16)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default="auto")
     e.add_argument("--out", default="runs/eval", help="folder for results.json and report.html")
     e.set_defaults(func=cmd_eval)
+    return e
+
+# %% ../nbs/11_cli.ipynb #9d6c6e9a
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lsrl", description="RL on the latent states of recurrent-depth language models")
+    p.add_argument("--version", action="version", version=f"lsrl {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    _demo_parser(sub)
+    _train_parser(sub)
+    _eval_parser(sub)
     return p
 
+# %% ../nbs/11_cli.ipynb #32571bd6
 def main(argv: Optional[Sequence[str]] = None) -> int:
     "Entry point of the `lsrl` command."
     import warnings
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")  # raised inside PEFT/transformers, not ours
+    # raised inside PEFT/transformers, not ours
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
     args = build_parser().parse_args(argv)
     return args.func(args)
 
-# %% ../nbs/11_cli.ipynb #1bd09feb
-if __name__ == "__main__": sys.exit(main())   # python -m lsrl.cli, so launchers can run it: accelerate launch -m lsrl.cli train ...
+# %% ../nbs/11_cli.ipynb #360314c2
+# python -m lsrl.cli, so that launchers can run it: accelerate launch -m lsrl.cli train ...
+if __name__ == "__main__": sys.exit(main())
