@@ -185,6 +185,19 @@ def paper_variants(outcome_run: Optional[str] = None, lsrl_run: Optional[str] = 
     if lsrl_run: rows.append(Variant("LSRL", lsrl_run, 8))
     return rows + [Variant("SFT-r32", None, 32)]
 
+# %% ../nbs/08_eval.ipynb #a3cea1d4
+def _load_gate(path: Path, model):
+    "The HRPO gate saved at `path` (None if there is none), on the model's device and embedding dtype; Lambda in fp32."
+    if not path.exists(): return None
+    from safetensors.torch import load_file
+    from lsrl.hrpo import HybridGate
+    sd = load_file(str(path))
+    gate = HybridGate(sd["Lambda"].shape[0])
+    gate.load_state_dict(sd)
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    w = base.transformer.wte.weight if isinstance(base, HuginnForCausalLM) else model.get_input_embeddings().weight
+    return gate.to(w.device, w.dtype)
+
 # %% ../nbs/08_eval.ipynb #8a4e3f12
 def compare_variants(model, tokenizer, variants: Sequence[Variant], datasets: dict, **kw) -> list:
     """Evaluate each variant on each dataset (name -> problems). Adapters are loaded onto `model` one at a time and
@@ -209,17 +222,6 @@ def compare_variants(model, tokenizer, variants: Sequence[Variant], datasets: di
         r["flops_rel_r8"] = (flops_per_token(base.config, r["depth"]) / flops_per_token(base.config, 8)
                              if isinstance(base, HuginnForCausalLM) else None)
     return rows
-
-def _load_gate(path: Path, model):
-    if not path.exists(): return None
-    from safetensors.torch import load_file
-    from lsrl.hrpo import HybridGate
-    sd = load_file(str(path))
-    gate = HybridGate(sd["Lambda"].shape[0])
-    gate.load_state_dict(sd)
-    w = (model.get_input_embeddings().weight if not isinstance(model.get_base_model(), HuginnForCausalLM)
-         else model.get_base_model().transformer.wte.weight)
-    return gate.to(w.device, w.dtype)
 
 # %% ../nbs/08_eval.ipynb #1e9c4a75
 def table_markdown(rows: list) -> str:

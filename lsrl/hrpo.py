@@ -20,7 +20,7 @@ from .answers import parse_number, numbers_equal, check_answer
 # %% auto #0
 __all__ = ['HybridGate', 'sampling_probs', 'project_probs', 'MarkerTracker', 'HFHost', 'HuginnHost', 'as_host', 'HybridRollout',
            'hybrid_rollout', 'replay_inputs', 'completion_logps', 'replay_logps', 'reference_logps', 'count_marker',
-           'hrpo_metrics', 'hrpo_reward', 'hrpo_param_groups']
+           'hrpo_metrics', 'hrpo_window_metrics', 'hrpo_reward', 'hrpo_param_groups']
 
 # %% ../nbs/06_hrpo.ipynb #0cebfca4
 class HybridGate(nn.Module):
@@ -46,11 +46,6 @@ class HybridGate(nn.Module):
              + self.r_min)
         self.Lambda.copy_(torch.logit(u ** (1 / self.c)).float())
 
-    def _apply(self, fn, recurse=True):
-        super()._apply(fn, recurse)
-        if self.Lambda.dtype != torch.float32: self.Lambda.data = self.Lambda.data.float()  # Lambda is kept in fp32
-        return self
-
     def gates(self, e: Tensor):
         "(a, i) in fp32 for token embeddings e."
         ef = e.float()
@@ -63,6 +58,24 @@ class HybridGate(nn.Module):
         a, i = self.gates(e)
         mixed = a * e.float() + torch.sqrt(1 - a * a + self.eps) * (i * h.float())
         return mixed.to(e.dtype), a, i
+
+# %% ../nbs/06_hrpo.ipynb #764a8661
+@patch
+def _apply(self: HybridGate, fn, recurse=True):
+    "Convert like any module (`to`, `half`, `cuda`, ...), except that Lambda and its gradient keep fp32."
+    lam, grad = self.Lambda, self.Lambda.grad
+    def keep_fp32(t):
+        out = fn(t)
+        if (t is not lam and t is not grad) or out.dtype == torch.float32: return out
+        return out.float() if t.is_meta else t.detach().to(out.device, torch.float32)   # the values, uncast
+    return nn.Module._apply(self, keep_fp32, recurse)
+
+@patch
+def _load_from_state_dict(self: HybridGate, state_dict, prefix, *args, **kwargs):
+    "A stored Lambda loads as fp32, whatever dtype it was saved in."
+    key = prefix + "Lambda"
+    if key in state_dict: state_dict[key] = state_dict[key].float()
+    nn.Module._load_from_state_dict(self, state_dict, prefix, *args, **kwargs)
 
 # %% ../nbs/06_hrpo.ipynb #541aad3b
 def sampling_probs(logits: Tensor, temperature: float = 0.5, top_k: Optional[int] = 50,
@@ -279,7 +292,9 @@ def hybrid_rollout(model, gate: HybridGate, input_ids: Tensor, attention_mask: O
         h = project_probs(p, W)
         answered = tracker.update(state, y) if tracker is not None else torch.zeros_like(finished)
         finished = finished | torch.isin(y, stops)
+        last = t == max_new_tokens - 1
         thinking = ~answered & ~finished
+        if last: thinking = torch.zeros_like(thinking)                 # the last sampled token is never fed
         e = host.embed(y)
         mixed, a, i = gate(e, h)
         x = torch.where(thinking[:, None], mixed, e)
@@ -289,7 +304,7 @@ def hybrid_rollout(model, gate: HybridGate, input_ids: Tensor, attention_mask: O
         am.append(torch.where(thinking, a.mean(-1), torch.ones_like(a[:, 0])))
         im.append(torch.where(thinking, i.mean(-1), torch.zeros_like(i[:, 0])))
         bm.append(torch.where(thinking, (torch.sqrt(1 - a * a + gate.eps) * i).mean(-1), torch.zeros_like(a[:, 0])))
-        if t == max_new_tokens - 1 or finished.all(): break   # the last sampled token is never fed
+        if last or finished.all(): break
         mask = torch.cat([mask, torch.ones(B, 1, dtype=mask.dtype, device=dev)], 1)
         pos = _positions(mask)
         if use_cache: logits = host.forward(x[:, None], mask, pos[:, -1:], cache)[:, -1]
@@ -353,7 +368,8 @@ def count_marker(text: str, marker: str = "####") -> int:
 
 def hrpo_metrics(ro, texts: Optional[Sequence[str]] = None, marker: str = "####") -> dict:
     """Hidden ratios (authors' and corrected), gate means over thinking tokens, thinking fraction, marker rate. `ro` is
-    one `HybridRollout` or several, pooled token-weighted (as over a logging window)."""
+    one `HybridRollout` or several, taken as one micro-batch: every value is pooled over their tokens (a logging
+    window of several micro-batches: `hrpo_window_metrics`)."""
     ros = [ro] if isinstance(ro, HybridRollout) else list(ro)
     a = torch.cat([r.a_mean[r.a_mean < 1.0] for r in ros])
     out = dict(hidden_ratio_hrpo=torch.sqrt(1 - a * a).mean().item() if a.numel() else None,
@@ -375,6 +391,18 @@ def hrpo_metrics(ro, texts: Optional[Sequence[str]] = None, marker: str = "####"
     out["think_frac"] = b.numel() / n_real if n_real else 0.0
     if texts is not None:
         out["answer_marker_rate"] = sum(count_marker(t, marker) == 1 for t in texts) / max(len(texts), 1)
+    return out
+
+# %% ../nbs/06_hrpo.ipynb #c411a935
+def hrpo_window_metrics(micro_batches: Sequence, texts: Optional[Sequence[str]] = None, marker: str = "####") -> dict:
+    """`hrpo_metrics` of a logging window (micro-batches, each a `HybridRollout` or a list): the authors' ratios are the
+    mean over micro-batches of each one's ratio; the same ratios over all mixed positions are `*_hrpo_pooled`."""
+    mbs = [[mb] if isinstance(mb, HybridRollout) else list(mb) for mb in micro_batches]
+    out = hrpo_metrics([r for mb in mbs for r in mb], texts, marker)
+    per = [hrpo_metrics(mb) for mb in mbs]
+    for k in ("embeds_ratio_hrpo", "hidden_ratio_hrpo"):
+        vals = [m[k] for m in per if m[k] is not None]
+        out[k + "_pooled"], out[k] = out[k], (sum(vals) / len(vals) if vals else None)
     return out
 
 # %% ../nbs/06_hrpo.ipynb #e0c02c90

@@ -16,7 +16,7 @@ from torch import Tensor
 from .data import Problem
 from .grader import GradeRequest, GradeResult, SymbolicGrader, default_grader
 from .hrpo import (HFHost, HuginnHost, HybridGate, HybridRollout, MarkerTracker, hrpo_metrics, hrpo_param_groups,
-                       hrpo_reward, hybrid_rollout, reference_logps, replay_logps)
+                       hrpo_reward, hrpo_window_metrics, hybrid_rollout, reference_logps, replay_logps)
 from .huginn import CheckpointError
 from .latents import decode_snapshots
 from .models import seed_for, seeded_state_tables
@@ -297,13 +297,10 @@ def logps(self: HRPOMode, ro: Rollout, grad: bool = True, reference: bool = Fals
 # %% ../nbs/06c_modes.ipynb #b35433c1
 @patch
 def metrics(self: HRPOMode, batches: list) -> dict:  # noqa: F811
-    "Hidden ratios and gate statistics; `hidden_ratio_hrpo` is the authors' mean over micro-batches."
-    rollouts = [ro for ros in batches for ro in ros]
-    per_micro = [hrpo_metrics([ro.hybrid for ro in ros])["hidden_ratio_hrpo"] for ros in batches]
-    per_micro = [v for v in per_micro if v is not None]
-    pooled = hrpo_metrics([ro.hybrid for ro in rollouts], [f for ro in rollouts for f in ro.finals], self.cfg.marker)
-    pooled["hidden_ratio_hrpo"] = sum(per_micro) / len(per_micro) if per_micro else None
-    return pooled
+    """Hidden ratios and gate statistics of the update's micro-batches: the authors' `embeds_ratio_hrpo` and
+    `hidden_ratio_hrpo` as means over micro-batches, `*_hrpo_pooled` over all mixed positions."""
+    finals = [f for ros in batches for ro in ros for f in ro.finals]
+    return hrpo_window_metrics([[ro.hybrid for ro in ros] for ros in batches], finals, self.cfg.marker)
 
 @patch
 def sample_fields(self: HRPOMode, ro: Rollout, g: int) -> dict:
