@@ -12,9 +12,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Optional
 
 # %% auto #0
-__all__ = ['MAX_NUMBER_CHARS', 'LETTERS', 'parse_number', 'numbers_equal', 'canonical_number', 'gsm8k_gold', 'extract_strict',
-           'extract_flexible', 'extract_cot', 'extract_answer_is', 'extract_number', 'extract_boxed', 'normalize_math',
-           'math_gold', 'parse_mathqa_options', 'extract_mathqa', 'SafeVerifier', 'default_verifier', 'AnswerCheck',
+__all__ = ['MAX_NUMBER_CHARS', 'MINERVA_SUBSTITUTIONS', 'MINERVA_REMOVED', 'EXTRA_UNITS', 'LETTERS', 'parse_number',
+           'numbers_equal', 'canonical_number', 'gsm8k_gold', 'extract_strict', 'extract_flexible', 'extract_cot',
+           'extract_answer_is', 'extract_number', 'extract_boxed', 'extract_math', 'normalize_math', 'math_gold',
+           'math_number', 'parse_mathqa_options', 'extract_mathqa', 'SafeVerifier', 'default_verifier', 'AnswerCheck',
            'check_answer']
 
 # %% ../nbs/03_answers.ipynb #24c4754d
@@ -94,55 +95,160 @@ def extract_answer_is(text: str) -> Optional[str]:
     m = _re_answer_is.findall(text or "")
     return m[-1] if m else None
 
+def _last_flexible_number(text: str) -> Optional[str]:
+    "The last flexible-extract match that is a number (lm-eval's last match may be `$.`)."
+    for g1, g2 in reversed(_re_flex.findall(text or "")):
+        if parse_number(g1 or g2) is not None: return g1 or g2
+    return None
+
 def extract_number(text: str) -> Optional[str]:
     "lsrl's default numeric answer: `#### N`, else the last `answer is N`, else the last number; None if none parses."
-    for f in (extract_strict, extract_answer_is, extract_flexible):
+    for f in (extract_strict, extract_answer_is, _last_flexible_number):
         a = f(text)
         if a is not None and parse_number(a) is not None: return a.rstrip(".")  # lm-eval strips it when scoring
     return None
 
 # %% ../nbs/03_answers.ipynb #7ccd3e15
-def extract_boxed(text: str) -> Optional[str]:
-    "Content of the last `\\boxed{...}` / `\\fbox{...}` (nested braces matched), or of `\\boxed 5`."
-    text = text or ""
-    starts = [m for m in re.finditer(r"\\(?:boxed|fbox)\s*", text)]
-    for m in reversed(starts):
-        i = m.end()
-        if i < len(text) and text[i] == "{":
-            depth = 0
-            for j in range(i, len(text)):
-                depth += {"{": 1, "}": -1}.get(text[j], 0)
-                if depth == 0: return text[i + 1:j]
-            continue  # unbalanced: try an earlier box
-        tok = re.match(r"[^\s$]+", text[i:])
-        if tok: return tok.group(0)
+_re_box = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])\s*")
+
+def _group_end(s: str, i: int) -> Optional[int]:
+    "Index just past the brace group that opens at `s[i]`, or None when it never closes."
+    depth = 0
+    for j in range(i, len(s)):
+        if s[j] == "{": depth += 1
+        elif s[j] == "}":
+            depth -= 1
+            if depth == 0: return j + 1
     return None
 
-_UNIT_WORDS = (r"(?:units?|degrees?|cm|centimeters?|meters?|m|inches|inch|feet|ft|mph|dollars?|cents?|hours?|minutes?"
-               r"|seconds?|days?|sq|square)")
+def extract_boxed(text: str) -> Optional[str]:
+    "Content of the last `\\boxed{...}`/`\\fbox{...}` (braces matched) or `\\boxed 5`; None if that box never closes."
+    text = text or ""
+    starts = list(_re_box.finditer(text))
+    if not starts: return None
+    i = starts[-1].end()
+    if text.startswith("{", i):
+        end = _group_end(text, i)
+        return None if end is None else text[i + 1:end - 1]
+    tok = re.match(r"[^\s$]+", text[i:])
+    return tok.group(0) if tok else None
+
+# %% ../nbs/03_answers.ipynb #5b7c2e94
+_re_final = re.compile(r"final answer is:?[ \t]*(.+?)[ \t]*(?:\.(?=\s|$)|$)", re.I | re.M)
+_re_hashes = re.compile(r"####[ \t]*([^\n]*[^\s.])")
+_re_last_num = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?")
+
+def extract_math(text: str) -> Optional[str]:
+    "The final answer of a MATH solution: Minerva's sentence, else the last box, else the last `####`, else a number."
+    text = text or ""
+    for rule in (_re_final, _re_box, _re_hashes, _re_last_num):
+        found = rule.findall(text)
+        if not found: continue
+        return extract_boxed(text) if rule is _re_box else found[-1]
+    return None
+
+# %% ../nbs/03_answers.ipynb #8f41b7c3
+# Lewkowycz et al. (2022), appendix D: the two lists of Minerva's `normalize_final_answer`, in the paper's order
+MINERVA_SUBSTITUTIONS = [("an ", ""), ("a ", ""), (".$", "$"), ("\\$", ""), ("\\ ", ""), (" ", ""), ("mbox", "text"),
+                         (",\\text{and}", ","), ("\\text{and}", ","), ("\\text{m}", "\\text{}")]
+MINERVA_REMOVED = ["square", "ways", "integers", "dollars", "mph", "inches", "ft", "hours", "km", "units", "\\ldots",
+                   "sue", "points", "feet", "minutes", "digits", "cents", "degrees", "cm", "gm", "pounds", "meters",
+                   "meals", "edges", "students", "childrentickets", "multiples", "\\text{s}", "\\text{.}",
+                   "\\text{\ns}", "\\text{}^2", "\\text{}^3", "\\text{\n}", "\\text{}", "\\mathrm{th}", "^\\circ",
+                   "^{\\circ}", "\\;", ",\\!", "{,}", '"', "\\dots"]
+# lsrl's additions, removed the same way (whole words only)
+EXTRA_UNITS = ["unit", "degree", "dollar", "cent", "hour", "minute", "seconds", "days", "day", "inch", "foot", "meter",
+               "centimeters", "centimeter", "kilometers", "kilometer", "miles", "mile", "sq"]
+
+_UNITS = sorted({w for w in MINERVA_REMOVED if w.isalpha()} | set(EXTRA_UNITS), key=len, reverse=True)
+_MARKS = [w for w in MINERVA_REMOVED if not w.isalpha()]
+_re_units = re.compile(r"(?<![A-Za-z\\])(?:" + "|".join(_UNITS) + r")(?![A-Za-z])")  # not `ft` in `\left`
+_re_article = re.compile(r"(?<![A-Za-z\\])an? (?=[A-Za-z]{2})")                     # not `a` in `a + b`
+
+# %% ../nbs/03_answers.ipynb #1d6b93e8
+def _tex_arg(s: str, i: int):
+    "The TeX argument at `s[i]` as (text, end): a brace group's content, a control word, or one character."
+    while i < len(s) and s[i] == " ": i += 1
+    if i >= len(s): return None
+    if s[i] == "{":
+        end = _group_end(s, i)
+        return None if end is None else (s[i + 1:end - 1], end)
+    if s[i] == "\\":
+        m = re.match(r"\\(?:[A-Za-z]+|.)", s[i:])
+        return m.group(0), i + m.end()
+    return s[i], i + 1
+
+def _brace_args(s: str, depth: int = 0) -> str:
+    "Brace `\\frac` and `\\sqrt` arguments as TeX reads them: `\\frac12` is `\\frac{1}{2}`, `\\sqrt23` is `\\sqrt{2}3`."
+    if depth > 50: return s  # a pathological nesting is left as it is (recursion must not crash a reward)
+    out, i = [], 0
+    for m in re.finditer(r"\\(frac|sqrt)", s):  # also `\fracab`: Minerva reads it as `\frac{a}{b}`
+        if m.start() < i: continue  # inside an argument that is already rewritten
+        out.append(s[i:m.end()])
+        j = m.end()
+        if m.group(1) == "sqrt" and s.startswith("[", j) and "]" in s[j:]:
+            k = s.index("]", j) + 1
+            out.append(s[j:k])
+            j = k
+        for _ in range(2 if m.group(1) == "frac" else 1):
+            arg = _tex_arg(s, j)
+            if arg is None: break
+            out.append("{" + _brace_args(arg[0], depth + 1) + "}")
+            j = arg[1]
+        i = j
+    return "".join(out) + s[i:]
+
+def _unwrap(s: str, cmd: str) -> str:
+    "Each `\\cmd{x}` replaced by `x` (braces matched)."
+    start, opener = 0, re.compile(r"\\" + cmd + r"\{")
+    while (m := opener.search(s, start)):
+        end = _group_end(s, m.end() - 1)
+        if end is None: return s
+        s = s[:m.start()] + s[m.end():end - 1] + s[end:]
+        start = m.start()
+    return s
+
+# %% ../nbs/03_answers.ipynb #4f8a2c6b
+_re_thousands = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_DONE_ABOVE = 6  # the first substitutions (articles, `.$`, `\$`, `\ `, spaces) are applied by the lines before the loop
 
 def normalize_math(ans: Optional[str]) -> Optional[str]:
-    "Minerva-style normalisation of a MATH final answer (lm-eval `minerva_math`)."
+    "Minerva's normalisation of a MATH final answer (Lewkowycz et al. 2022), with the differences documented above."
     if ans is None: return None
-    s = ans.split("=")[-1].strip()
-    s = re.sub(r"\\text\{\s*" + _UNIT_WORDS + r"\s*\}", "", s)
-    s = re.sub(r"\\(?:text|textbf|mbox|mathrm)\{(.*?)\}", r"\1", s)
-    s = re.sub(r"\^\{?\\circ\}?|\\circ|°", "", s)
-    s = s.replace("\\$", "").replace("$", "").replace("\\!", "").replace("\\,", "").replace("\\ ", "")
-    s = s.replace("dfrac", "frac").replace("tfrac", "frac").replace("\\left", "").replace("\\right", "")
-    s = re.sub(r"\\frac(\d)(\d)", r"\\frac{\1}{\2}", s)
-    s = re.sub(r"\\frac(\d)\{", r"\\frac{\1}{", s)
-    s = re.sub(r"\\sqrt(\d+)", r"\\sqrt{\1}", s)
-    s = re.sub(r"\s+" + _UNIT_WORDS + r"$", "", s)
-    s = s.replace(" ", "")
-    if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", s): s = s.replace(",", "")
-    s = s.rstrip(".")
-    if s.endswith(".0") and re.fullmatch(r"-?\d+\.0", s): s = s[:-2]
+    s = _re_units.sub("", str(ans).split("=")[-1])        # unit words, while spaces still delimit them
+    s = _re_article.sub("", s)
+    s = s.replace(".$", "$").replace("\\$", "")
+    s = re.sub(r"\\\\|\\ ", lambda m: "" if m.group(0) == "\\ " else m.group(0), s)  # a matrix row break `\\` stays
+    s = re.sub(r"(\\[A-Za-z]+)\s+(?=[A-Za-z])", "\\1\0", s)  # the space that ends `\pi` in `\pi r` is kept
+    s = re.sub(r"\s+", "", s).replace("\0", " ")
+    for before, after in MINERVA_SUBSTITUTIONS[_DONE_ABOVE:]: s = s.replace(before, after)
+    for mark in _MARKS: s = s.replace(mark.replace("\n", ""), "")
+    m = re.search(r"\$(.*?)\$", s)
+    if m: s = m.group(1)
+    for cmd in ("text", "textbf", "textrm", "mathrm", "boxed"): s = _unwrap(s, cmd)
+    s = re.sub(r"\\(?:left|right)(?![A-Za-z])|\\[!,]|\^\{?\\circ\}?|\\circ(?![A-Za-z])|°", "", s)
+    s = _brace_args(re.sub(r"\\[dt]frac(?![A-Za-z])", r"\\frac", s)).replace("$", "")
+    s = re.sub(r"\\?%$", "", s).rstrip(".")
+    if _re_thousands.fullmatch(s): s = s.replace(",", "")
+    if re.fullmatch(r"-?\d+\.0+", s): s = s.split(".")[0]
     return s or None
 
 def math_gold(solution: str) -> Optional[str]:
     "The gold answer of a MATH `solution`: its last boxed expression, normalised."
     return normalize_math(extract_boxed(solution))
+
+# %% ../nbs/03_answers.ipynb #a9d4e072
+_D = r"-?(?:\d+(?:\.\d*)?|\.\d+)"
+_re_ratio = re.compile(rf"({_D})(?:/({_D}))?")
+_re_tex_frac = re.compile(rf"(-?)\\frac\{{({_D})\}}\{{({_D})\}}")
+
+def math_number(s: Optional[str]):
+    "(numerator, denominator) of a normalised MATH answer that is only a number (`-0.5`, `3/4`, `\\frac{3}{4}`)."
+    if s is None or len(s) > MAX_NUMBER_CHARS: return None
+    if m := _re_ratio.fullmatch(s): num, den = Decimal(m.group(1)), Decimal(m.group(2) or 1)
+    elif m := _re_tex_frac.fullmatch(s): num, den = Decimal(m.group(2)) * (-1 if m.group(1) else 1), Decimal(m.group(3))
+    else: return None
+    return None if den == 0 else (num, den)
 
 # %% ../nbs/03_answers.ipynb #5da5eabe
 LETTERS = "abcde"
@@ -260,9 +366,11 @@ def check_answer(text: str, gold: str, kind: str = "gsm8k", options: Optional[di
     if kind == "math":
         g = normalize_math(gold)
         if not g: return AnswerCheck(None, None, f"gold {gold!r} is empty after normalisation")
-        pred = normalize_math(extract_boxed(text) or extract_flexible(text))
+        pred = normalize_math(extract_math(text))
         if pred is None: return AnswerCheck(None, False)
-        if pred == g or numbers_equal(pred, g): return AnswerCheck(pred, True)
+        if pred == g: return AnswerCheck(pred, True)
+        gv, pv = math_number(g), math_number(pred)
+        if gv is not None and pv is not None: return AnswerCheck(pred, gv[0] * pv[1] == pv[0] * gv[1])
         verdict = (verifier or default_verifier())(g, pred)
         return AnswerCheck(pred, verdict, "" if verdict is not None else "symbolic check timed out")
     raise ValueError(f"kind={kind!r}; use 'gsm8k', 'math' or 'mathqa'")
