@@ -25,7 +25,7 @@ __all__ = ['SPECIAL_TOKENS', 'ASSISTANT_ROLE', 'HUGINN_CHAT_TEMPLATE', 'EXIT_THR
            'core_slot', 'HuginnCache', 'AttnContext', 'HuginnOutput', 'split_num_steps', 'HuginnForCausalLM',
            'CheckpointError', 'resolve_checkpoint', 'load_checked_state_dict', 'render_chat', 'check_special_tokens',
            'byte_tokenizer', 'load_tokenizer', 'apply_repetition_penalty', 'process_logits', 'ExitCriterion',
-           'Generation', 'stop_token_set']
+           'Generation', 'stop_token_set', 'exit_checks']
 
 # %% ../nbs/01_huginn.ipynb #03f8fa41
 _ALIASES = {"hidden_size": "n_embd", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"}
@@ -221,18 +221,19 @@ class SandwichBlock(nn.Module):
         return self.norm_4(self.mlp(self.norm_3(x)) + x)
 
 # %% ../nbs/01_huginn.ipynb #2e3207f2
-def core_slot(step: int, layer: int) -> int:
-    "Cache slot of core layer `layer` at core step `step` (both 0-based)."
-    return 2 + 4 * step + layer
+def core_slot(step: int, layer: int, n_prelude: int, n_core: int) -> int:
+    "Cache slot of core layer `layer` at core step `step` (both 0-based): after the prelude's, `n_core` per step."
+    return n_prelude + n_core * step + layer
 
 # %% ../nbs/01_huginn.ipynb #368eb7fb
 class HuginnCache:
     "Per-step KV cache with one contiguous buffer per slot, `full` or `latest-m4` lookup."
     lookups = ("full", "latest-m4")
 
-    def __init__(self, lookup: str = "full", capacity: int = 0):
+    def __init__(self, lookup: str = "full", capacity: int = 0, layout: Optional[tuple] = None):
         if lookup not in self.lookups: raise ValueError(f"lookup={lookup!r}; choose one of {self.lookups}")
         self.lookup, self.capacity, self.n_seen = lookup, capacity, 0
+        self.layout = None if layout is None else tuple(layout)  # (n_prelude, n_core) of the model writing here
         self.k, self.v, self.filled, self.count = {}, {}, {}, {}
 
     def get_seq_length(self) -> int: return self.n_seen
@@ -266,6 +267,16 @@ def _ensure(self: HuginnCache, slot: int, like: Tensor):
     self.k[slot], self.v[slot], self.filled[slot] = k, v, filled
     self.count.setdefault(slot, 0)
 
+# %% ../nbs/01_huginn.ipynb #7d3f9a41
+@patch
+def bind_layout(self: HuginnCache, n_prelude: int, n_core: int):
+    "Record the (n_prelude, n_core) layout the slots follow; refuse a different one once K/V are stored."
+    layout = (int(n_prelude), int(n_core))
+    if self.layout not in (None, layout) and self.k:
+        raise ValueError(f"this cache holds K/V of a model with (n_prelude, n_core) = {self.layout}, not {layout}: "
+                         "use one cache per model")
+    self.layout = layout
+
 # %% ../nbs/01_huginn.ipynb #8773cd21
 @patch
 def read(self: HuginnCache, slot: int, batch: Optional[int] = None):
@@ -274,13 +285,17 @@ def read(self: HuginnCache, slot: int, batch: Optional[int] = None):
     K, V = self.k[slot][:batch, :, :n], self.v[slot][:batch, :, :n]
     if self.count[slot] == n: return K, V
     missing = ~self.filled[slot][:n]
-    if self.lookup == "full" or slot < 2:
+    if self.lookup == "full" or slot < (self.layout[0] if self.layout is not None else 0):
         pos = missing.nonzero().flatten().tolist()
         raise RuntimeError(f"KV cache slot {slot} has no entries for positions "
                            f"{pos[:10]}{'...' if len(pos) > 10 else ''}: "
                            "decoding deeper than earlier positions needs lookup='latest-m4'")
+    if self.layout is None:
+        raise RuntimeError(f"KV cache slot {slot} has holes and latest-m4 needs the model's layer layout: "
+                           "pass layout=(n_prelude, n_core) or let the model write first")
+    n_prelude, n_core = self.layout
     K, V = K.clone(), V.clone()
-    for src in range(slot - 4, 1, -4):  # same physical layer, latest depth first
+    for src in range(slot - n_core, n_prelude - 1, -n_core):  # same physical layer, latest depth first
         if src not in self.k: continue
         take = missing & self.filled[src][:n]
         if take.any():
@@ -445,7 +460,9 @@ def embed_inputs(self: HuginnForCausalLM, input_ids: Optional[Tensor] = None,
 @patch
 def context(self: HuginnForCausalLM, n_new: int, device, cache: Optional[HuginnCache] = None,
             position_ids: Optional[Tensor] = None, attention_mask: Optional[Tensor] = None) -> AttnContext:
-    "Positions, RoPE rows and (for padded batches) the mask of a call over `n_new` new positions."
+    "Positions, RoPE rows and (for padded batches) the mask of a call over `n_new` new positions; binds the layout."
+    c = self.config
+    if isinstance(cache, HuginnCache): cache.bind_layout(c.n_layers_in_prelude, c.n_layers_in_recurrent_block)
     start = cache.begin(n_new) if cache is not None else 0
     mask = None
     if attention_mask is not None and not bool(attention_mask.all()):
@@ -469,7 +486,7 @@ def context(self: HuginnForCausalLM, n_new: int, device, cache: Optional[HuginnC
 # %% ../nbs/01_huginn.ipynb #f0e8f285
 @patch
 def run_prelude(self: HuginnForCausalLM, x: Tensor, ctx: AttnContext) -> Tensor:
-    "e: the prelude's raw output (no extra norm), at slots 0, 1."
+    "e: the prelude's raw output (no extra norm), at slots 0 .. n_prelude - 1."
     for i, blk in enumerate(self.transformer.prelude): x = blk(x, i, ctx)
     return x
 
@@ -487,16 +504,17 @@ def init_state(self: HuginnForCausalLM, e: Tensor, scale: float = 1.0,
 # %% ../nbs/01_huginn.ipynb #82000f37
 @patch
 def core_step(self: HuginnForCausalLM, s: Tensor, e: Tensor, step: int, ctx: AttnContext) -> Tensor:
-    "One recurrence: s' = core(adapter([s; e])), using slots 2+4*step .. 5+4*step."
+    "One recurrence: s' = core(adapter([s; e])), at slots `core_slot(step, j, n_prelude, n_core)` for each layer j."
     x = self.transformer.adapter(torch.cat([s, e], dim=-1))
-    for j, blk in enumerate(self.transformer.core_block): x = blk(x, core_slot(step, j), ctx)
+    P, C = self.config.n_layers_in_prelude, self.config.n_layers_in_recurrent_block
+    for j, blk in enumerate(self.transformer.core_block): x = blk(x, core_slot(step, j, P, C), ctx)
     self.core_token_steps += s.shape[0] * s.shape[1]
     return x
 
 # %% ../nbs/01_huginn.ipynb #045db69a
 @patch
 def run_coda(self: HuginnForCausalLM, s: Tensor, ctx: AttnContext) -> Tensor:
-    "h: the coda on ln_f(s), at slots -1, -2."
+    "h: the coda on ln_f(s), at slots -1 .. -n_coda."
     x = self.transformer.ln_f(s)
     for i, blk in enumerate(self.transformer.coda, start=1): x = blk(x, -i, ctx)
     return x
@@ -841,7 +859,7 @@ class Generation:
     sequences: Tensor        # (B, P + T) prompt and new tokens (pad after a row stops)
     logprobs: Tensor         # (B, T) log-prob of each new token under softmax(logits / temperature)
     steps: Tensor            # (B, T) core steps run for each new token
-    exit_values: Tensor      # (B, T) the exit criterion's value where each token exited (NaN at fixed depth)
+    exit_values: Tensor      # (B, T) the criterion's value where each token exited (NaN at fixed depth, unchecked)
     completion_mask: Tensor  # (B, T) True for real new tokens (up to and including the stop token)
     prompt_length: int
     @property
@@ -855,11 +873,20 @@ def stop_token_set(config, stop_tokens=None) -> set:
     ids |= set(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])
     return ids | set(stop_tokens or [])
 
+# %% ../nbs/01_huginn.ipynb #a3f6d9c1
+def exit_checks(max_steps: int, min_steps: int = 0, check_every: int = 1) -> list:
+    "Core steps (1-based) after which adaptive exit checks its criterion: min_steps + 1 + j * check_every <= max_steps."
+    if min_steps < 0 or check_every < 1:
+        raise ValueError(f"need min_steps >= 0 and check_every >= 1, got min_steps={min_steps}, "
+                         f"check_every={check_every}")
+    return list(range(min_steps + 1, max_steps + 1, check_every))
+
 # %% ../nbs/01_huginn.ipynb #cfb6e15b
 @patch
 def _adaptive_forward(self: HuginnForCausalLM, ids, max_steps, s0, cache, crit: ExitCriterion, min_steps, check_every,
                       generator, init_scale, attention_mask, position_ids):
-    "One forward whose rows exit when `crit` fires: frozen last-position logits, exit states, steps, criterion values."
+    "One forward whose rows exit when `crit` fires at a checked step: frozen logits, exit states, steps, values."
+    checks = set(exit_checks(max_steps, min_steps, check_every))
     x = self.embed_inputs(ids)
     ctx = self.context(ids.shape[1], x.device, cache, position_ids, attention_mask)
     e = self.run_prelude(x, ctx)
@@ -872,17 +899,20 @@ def _adaptive_forward(self: HuginnForCausalLM, ids, max_steps, s0, cache, crit: 
     s_check = s
     for k in range(1, max_steps + 1):
         s = self.core_step(s, e, k - 1, ctx)
-        if k < max(min_steps, 1) or (k % check_every and k != max_steps): continue
-        logits = self.predict_from_latents(s, ctx)[:, -1] if crit.needs_logits or k == max_steps else None
-        fire = crit.update(s_check, s, logits) & ~exited
-        s_check = s
-        if k == max_steps: fire = ~exited
+        checked, cap = k in checks, k == max_steps
+        if not (checked or cap): continue
+        logits = self.predict_from_latents(s, ctx)[:, -1] if (checked and crit.needs_logits) or cap else None
+        fire, value = torch.zeros_like(exited), None
+        if checked:
+            fire = crit.update(s_check, s, logits) & ~exited
+            s_check, value = s, getattr(crit, "last", None)  # `.last` is optional: a value to report, if any
+        if cap: fire = ~exited
         if fire.any():
             if logits is None: logits = self.predict_from_latents(s, ctx)[:, -1]
             out_logits = logits.clone() if out_logits is None else torch.where(fire[:, None], logits, out_logits)
             out_state = torch.where(fire[:, None, None], s[:, -1:], out_state)
             used = torch.where(fire, torch.full_like(used, k), used)
-            if crit.last is not None: values = torch.where(fire, crit.last.float(), values)
+            if value is not None: values = torch.where(fire, value.float(), values)
             exited |= fire
         if exited.all(): break
     return out_logits, out_state, used, values
@@ -900,7 +930,9 @@ def generate(self: HuginnForCausalLM, input_ids: Tensor, num_steps=None, max_new
              attention_mask: Optional[Tensor] = None, stop_strings: Sequence[str] = (), tokenizer=None) -> Generation:
     """Decode up to `max_new_tokens` at a fixed depth (`num_steps`, default `mean_recurrence`) or with per-token
     adaptive exit (`exit_criterion`: a name from `EXIT_THRESHOLDS`, or a callable returning a fresh evaluator per token
-    with `.update(s_prev, s, logits) -> exits` and `.needs_logits`; `num_steps` is then the maximum).
+    with `.update(s_prev, s, logits) -> exits` and `.needs_logits`, optionally `.last` for `exit_values`; `num_steps`
+    is then the maximum). As in the reference, the criterion is checked after core steps
+    `min_steps + 1 + j * check_every` (j = 0, 1, ...), so no token exits before step `min_steps + 1`.
     `state_table` (B, P + max_new_tokens, E) fixes every s_0. Generation also stops at the first token of each of
     `stop_strings` (needs `tokenizer`)."""
     if self.training: raise RuntimeError("call model.eval() before generate (train mode samples a random depth)")
@@ -914,6 +946,7 @@ def generate(self: HuginnForCausalLM, input_ids: Tensor, num_steps=None, max_new
         raise ValueError(f"prompt {P} + max_new_tokens {max_new_tokens} exceeds block_size {self.config.block_size}")
     crit = None if exit_criterion in (None, "none") else exit_criterion
     make_crit = crit if callable(crit) else (lambda: ExitCriterion(crit, exit_threshold))
+    if crit is not None: exit_checks(r, min_steps, check_every)  # a bad schedule raises before any work
     if stop_strings and tokenizer is None:
         raise ValueError("stop_strings need the tokenizer to find their first tokens")
     stop_tokens = list(stop_tokens or []) + [tokenizer(t, add_special_tokens=False)["input_ids"][0]

@@ -57,7 +57,8 @@ def test_warm_start_carries_previous_state(tiny):
         out = tiny(ids, num_steps=3, input_states=table[:, :5], past_key_values=cache)
         toks = []
         for _ in range(4):
-            tok = out.logits[:, -1].argmax(-1, keepdim=True); toks.append(tok)
+            tok = out.logits[:, -1].argmax(-1, keepdim=True)
+            toks.append(tok)
             s = out.states[:, -1:] if mode == "raw" else tiny.transformer.ln_f(out.states[:, -1:])
             out = tiny(tok, num_steps=3, input_states=s, past_key_values=cache)
         assert g.new_tokens.tolist() == torch.cat(toks, 1).tolist()
@@ -70,15 +71,17 @@ def test_adaptive_exit_criteria(tiny, criterion):
     table = make_state_table(tiny, 2, 6 + 5, torch.Generator().manual_seed(0))
     never = 0 if criterion != "argmax-stability" else 10**6
     always = 1e9 if criterion != "argmax-stability" else 0
-    g = tiny.generate(ids, num_steps=12, max_new_tokens=5, state_table=table, exit_criterion=criterion, exit_threshold=never)
+    g = tiny.generate(ids, num_steps=12, max_new_tokens=5, state_table=table, exit_criterion=criterion,
+                      exit_threshold=never)
     assert g.steps.eq(12).all()
     fixed = tiny.generate(ids, num_steps=12, max_new_tokens=5, state_table=table)
     assert torch.equal(g.sequences, fixed.sequences)  # never exiting == fixed depth
-    g = tiny.generate(ids, num_steps=12, max_new_tokens=5, state_table=table, exit_criterion=criterion, exit_threshold=always)
+    g = tiny.generate(ids, num_steps=12, max_new_tokens=5, state_table=table, exit_criterion=criterion,
+                      exit_threshold=always)
     assert g.steps.eq(1).all()
     g = tiny.generate(ids, num_steps=12, max_new_tokens=5, state_table=table, exit_criterion=criterion,
                       exit_threshold=always, min_steps=3)
-    assert g.steps.eq(3).all()
+    assert g.steps.eq(4).all()  # the reference's min_steps: no check in steps 1 .. 3, the earliest exit is step 4
     auto = tiny.generate(ids, num_steps=12, max_new_tokens=5, state_table=table, exit_criterion=criterion)
     assert ((auto.steps >= 1) & (auto.steps <= 12)).all()
 
@@ -97,10 +100,12 @@ def test_left_padded_forward_matches_unpadded_rows(tiny):
     L = max(lens)
     rows = [torch.randint(0, 256, (n,)) for n in lens]
     tables = [make_state_table(tiny, 1, L, torch.Generator().manual_seed(i))[0] for i in range(3)]
-    ids = torch.zeros(3, L, dtype=torch.long); mask = torch.zeros(3, L, dtype=torch.long)
+    ids, mask = torch.zeros(3, L, dtype=torch.long), torch.zeros(3, L, dtype=torch.long)
     states = torch.zeros(3, L, 64)
     for i, (r, t) in enumerate(zip(rows, tables)):
-        ids[i, L - len(r):] = r; mask[i, L - len(r):] = 1; states[i, L - len(r):] = t[:len(r)]
+        ids[i, L - len(r):] = r
+        mask[i, L - len(r):] = 1
+        states[i, L - len(r):] = t[:len(r)]
     out = tiny(ids, num_steps=3, input_states=states, attention_mask=mask)
     assert torch.isfinite(out.logits).all()
     for i, (r, t) in enumerate(zip(rows, tables)):
@@ -113,8 +118,10 @@ def test_left_padded_generate_matches_unpadded(tiny):
     L = max(lens)
     rows = [torch.randint(0, 256, (n,)) for n in lens]
     table = make_state_table(tiny, 2, L + n_new, torch.Generator().manual_seed(0))
-    ids = torch.zeros(2, L, dtype=torch.long); mask = torch.zeros(2, L, dtype=torch.long)
-    for i, r in enumerate(rows): ids[i, L - len(r):] = r; mask[i, L - len(r):] = 1
+    ids, mask = torch.zeros(2, L, dtype=torch.long), torch.zeros(2, L, dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, L - len(r):] = r
+        mask[i, L - len(r):] = 1
     g = tiny.generate(ids, num_steps=3, max_new_tokens=n_new, state_table=table, attention_mask=mask)
     for i, r in enumerate(rows):  # the state table is indexed by each row's own positions
         single = tiny.generate(r[None], num_steps=3, max_new_tokens=n_new, state_table=table[i:i + 1, :len(r) + n_new])
@@ -123,7 +130,8 @@ def test_left_padded_generate_matches_unpadded(tiny):
 
 def test_positions_beyond_block_size_raise(tiny):
     with pytest.raises(ValueError, match="block_size"): tiny(torch.zeros(1, 129, dtype=torch.long), num_steps=1)
-    with pytest.raises(ValueError, match="block_size"): tiny.generate(torch.zeros(1, 100, dtype=torch.long), max_new_tokens=40)
+    with pytest.raises(ValueError, match="block_size"):
+        tiny.generate(torch.zeros(1, 100, dtype=torch.long), max_new_tokens=40)
 
 
 @pytest.mark.cuda
@@ -144,7 +152,8 @@ def test_stop_strings_and_pluggable_evaluator(tiny):
     table = make_state_table(tiny, 1, 5 + 8, torch.Generator().manual_seed(0))
     free = tiny.generate(ids, num_steps=2, max_new_tokens=8, state_table=table).new_tokens[0].tolist()
     j = next(i for i, t in enumerate(free) if t < 128)  # the first ASCII byte: its one-character string is that token
-    g = tiny.generate(ids, num_steps=2, max_new_tokens=8, state_table=table, stop_strings=[chr(free[j]) + "tail"], tokenizer=tok)
+    g = tiny.generate(ids, num_steps=2, max_new_tokens=8, state_table=table, stop_strings=[chr(free[j]) + "tail"],
+                      tokenizer=tok)
     assert g.new_tokens[0].tolist() == free[:j + 1] and g.completion_mask.all()
     with pytest.raises(ValueError, match="tokenizer"): tiny.generate(ids, max_new_tokens=2, stop_strings=["x"])
 
