@@ -197,9 +197,10 @@ def train_config(args):
 # %% ../nbs/11_cli.ipynb #810761a7
 def cmd_train(args) -> int:
     from tqdm.auto import tqdm
-    from lsrl.trainer import Trainer
+    from lsrl.trainer import Trainer, dist_info
     cfg = train_config(args)
-    bar = tqdm(total=cfg.updates, desc=f"{cfg.mode} r={cfg.num_steps}", unit="update")
+    rank = dist_info()[0]       # under a launcher, only rank 0 shows progress (and writes the run folder)
+    bar = tqdm(total=cfg.updates, desc=f"{cfg.mode} r={cfg.num_steps}", unit="update", disable=rank != 0)
     def show(tr, m):
         bar.n = tr.update
         bar.set_postfix(reward=f"{m['reward_mean']:.3f}", acc=f"{m['accuracy']:.2f}", kl=f"{m['kl']:.4f}")
@@ -208,7 +209,7 @@ def cmd_train(args) -> int:
     bar.n = tr.update
     tr.train(resume="latest" if not args.restart else None)
     bar.close()
-    print(f"run folder: {args.run_dir} (config.toml, metrics.jsonl, samples.jsonl, tb/, ckpt-*)")
+    if rank == 0: print(f"run folder: {args.run_dir} (config.toml, metrics.jsonl, samples.jsonl, tb/, ckpt-*)")
     return 0
 
 # %% ../nbs/11_cli.ipynb #1cd078e5

@@ -37,14 +37,17 @@ def aggregate(per_token: Tensor, mask: Tensor, loss_type: str, max_len: Optional
 # %% ../nbs/06a_losses.ipynb #e12aaa6b
 def policy_loss(logp: Tensor, old_logp: Tensor, adv: Tensor, mask: Tensor, ref_logp: Optional[Tensor] = None,
                 beta: float = 0.0, epsilon: float = 0.2, epsilon_high: Optional[float] = None,
-                loss_type: str = "dr_grpo", max_len: Optional[int] = None, n_tokens: Optional[float] = None):
-    "(loss, stats): the clipped surrogate plus beta * k3 KL, aggregated by `loss_type`; stats: KL, clip fractions."
+                loss_type: str = "dr_grpo", max_len: Optional[int] = None, n_tokens: Optional[float] = None,
+                kl_ratio_weighted: bool = False):
+    """(loss, stats): the clipped surrogate plus beta * k3 KL (times the ratio if `kl_ratio_weighted`), aggregated by
+    `loss_type`; stats: the KL's sequence mean (`kl`) and token mean, and the clip fractions."""
     eps_high = epsilon_high if epsilon_high is not None else epsilon
     ratio = torch.exp(logp - old_logp)
     a = adv[:, None].to(logp.dtype)
     clipped = torch.clamp(ratio, 1 - epsilon, 1 + eps_high)
     per_token = -torch.minimum(ratio * a, clipped * a)
     kl = k3_kl(logp, ref_logp) if ref_logp is not None else torch.zeros_like(logp)
+    if kl_ratio_weighted: kl = kl * ratio
     if beta and ref_logp is not None: per_token = per_token + beta * kl
     m = mask.float()
     with torch.no_grad():
@@ -52,8 +55,8 @@ def policy_loss(logp: Tensor, old_logp: Tensor, adv: Tensor, mask: Tensor, ref_l
         low = ((ratio < 1 - epsilon) & (a < 0)).float()
         high = ((ratio > 1 + eps_high) & (a > 0)).float()
         kl_seq = (kl.detach() * m).sum(1) / m.sum(1).clamp_min(1)
-        stats = dict(kl=kl_seq.mean().item(), clip_low=(low * m).sum().item() / n,
-                     clip_high=(high * m).sum().item() / n)
+        stats = dict(kl=kl_seq.mean().item(), kl_token_mean=(kl.detach() * m).sum().item() / n,
+                     clip_low=(low * m).sum().item() / n, clip_high=(high * m).sum().item() / n)
     return aggregate(per_token, mask, loss_type, max_len, n_tokens), stats
 
 # %% ../nbs/06a_losses.ipynb #291b2a9f

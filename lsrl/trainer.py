@@ -25,7 +25,8 @@ from .modes import MODE_DEFAULTS, MODES, OutcomeMode, Rollout, register_mode
 from .rewards import RewardConfig, group_advantages
 
 # %% auto #0
-__all__ = ['TrainConfig', 'dist_info', 'barrier', 'PhaseTimer', 'Trainer', 'peak_memory_mb', 'tensorboard_writer']
+__all__ = ['STATE_FORMAT', 'TrainConfig', 'dist_info', 'barrier', 'all_sum', 'all_gather_cat', 'PhaseTimer', 'Trainer',
+           'peak_memory_mb', 'tensorboard_writer', 'save_state', 'load_state', 'load_legacy_state']
 
 # %% ../nbs/07_trainer.ipynb #c494bc6c
 @dataclass
@@ -54,6 +55,7 @@ class TrainConfig(Config):
     adaptive_kl: Optional[bool] = None
     kl_target: float = 0.1
     k_beta: float = 0.1
+    kl_ratio_weighted: bool = False          # KL term times pi_theta / pi_old (TRL's use_bias_correction_kl)
     lora_r: Optional[int] = None
     lora_alpha: Optional[int] = None
     lora_targets: Optional[str] = None       # core | all | a regex
@@ -134,6 +136,23 @@ def barrier():
     import torch.distributed as dist
     if dist.is_initialized(): dist.barrier()
 
+# %% ../nbs/07_trainer.ipynb #68586720
+def all_sum(t: torch.Tensor, world: int) -> torch.Tensor:
+    "`t` summed over the `world` processes (a new tensor); `t` itself in a single process."
+    if world == 1: return t
+    import torch.distributed as dist
+    t = t.clone()
+    dist.all_reduce(t)
+    return t
+
+def all_gather_cat(t: torch.Tensor, world: int) -> torch.Tensor:
+    "Every process's `t` (the same shape on each) concatenated in rank order; `t` itself in a single process."
+    if world == 1: return t
+    import torch.distributed as dist
+    parts = [torch.empty_like(t) for _ in range(world)]
+    dist.all_gather(parts, t.contiguous())
+    return torch.cat(parts)
+
 # %% ../nbs/07_trainer.ipynb #87411ddb
 class PhaseTimer:
     "Seconds per named phase: `with timer('collect'): ...`; `times` per name, `total` since creation."
@@ -167,7 +186,7 @@ class Trainer:
             self.device = f"cuda:{int(os.environ.get('LOCAL_RANK', self.rank))}"
         if cfg.int8 and not self.device.startswith("cuda"):
             raise ValueError("int8=True needs CUDA (bitsandbytes); set int8=false on CPU")
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.rank == 0: self.run_dir.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.seed)
         if model is None: model, tokenizer = load_model_and_tokenizer(cfg.model, self.device, cfg.seed)
         self.tokenizer, self.huginn = tokenizer, isinstance(model, HuginnForCausalLM)
@@ -236,9 +255,13 @@ def collect(self: Trainer, update: int, timer: PhaseTimer) -> list:
 # %% ../nbs/07_trainer.ipynb #1c44a78b
 @patch
 def advantages(self: Trainer, rollouts: Sequence[Rollout]):
-    "Group-relative advantages over the whole update (so `scale_rewards='batch'` sees every group)."
-    G = self.cfg.group_size
-    adv = group_advantages(torch.cat([ro.rewards for ro in rollouts]), G, self.cfg.scale_rewards)
+    """Group-relative advantages over the whole update (so `scale_rewards='batch'` sees every group, of every
+    process)."""
+    G, R = self.cfg.group_size, torch.cat([ro.rewards for ro in rollouts])
+    if self.world > 1 and self.cfg.scale_rewards == "batch":
+        every = all_gather_cat(R.to(self.device), self.world)
+        adv = group_advantages(every, G, "batch")[self.rank * len(R):(self.rank + 1) * len(R)]
+    else: adv = group_advantages(R, G, self.cfg.scale_rewards)
     for j, ro in enumerate(rollouts): ro.adv = adv[j * G:(j + 1) * G].to(self.device)
 
 # %% ../nbs/07_trainer.ipynb #d0f8ec15
@@ -259,7 +282,8 @@ def accumulate(self: Trainer, ro: Rollout, n_tokens: float, scale: float) -> dic
     logp = self.mode.logps(ro)
     old = ro.old if ro.old is not None else logp.detach()
     loss, stats = policy_loss(logp, old, ro.adv, ro.mask, ro.ref, self.kl.beta, cfg.epsilon, cfg.epsilon_high,
-                              cfg.loss_type, max_len=cfg.max_new_tokens, n_tokens=n_tokens)
+                              cfg.loss_type, max_len=cfg.max_new_tokens, n_tokens=n_tokens,
+                              kl_ratio_weighted=cfg.kl_ratio_weighted)
     loss = loss * scale
     if torch.isfinite(loss): loss.backward()
     return dict(loss=loss.item(), **stats)
@@ -275,28 +299,43 @@ def clip_gradients(self: Trainer) -> float:
             p.grad /= self.world
     return torch.nn.utils.clip_grad_norm_(self.params, self.cfg.max_grad_norm).item()
 
+# %% ../nbs/07_trainer.ipynb #4c609fc2
+@patch
+def step_stats(self: Trainer, logs: Sequence[dict], rollouts: Sequence[Rollout]) -> dict:
+    "One optimizer step's loss, KL (sequence and token means) and clip fractions over all processes."
+    rows = []
+    for s, ro in zip(logs, rollouts):
+        B, n = float(ro.mask.shape[0]), float(ro.mask.sum())
+        rows.append([s["loss"], s["kl"] * B, s.get("kl_token_mean", math.nan) * n, s["clip_low"] * n,
+                     s["clip_high"] * n, B, n])
+    t = all_sum(torch.tensor(rows, dtype=torch.float64, device=self.device), self.world).cpu()
+    loss, kl_seq, kl_tok, low, high, B, n = t.T
+    n, kl = n.clamp_min(1), (kl_seq / B).mean().item()
+    return dict(loss=loss.sum().item() / self.world, kl=kl, kl_seq_mean=kl, kl_token_mean=(kl_tok / n).mean().item(),
+                clip_low=(low / n).mean().item(), clip_high=(high / n).mean().item())
+
 # %% ../nbs/07_trainer.ipynb #85dcbab0
 @patch
 def optimise(self: Trainer, rollouts: Sequence[Rollout]) -> list:
     "`num_iterations` optimizer steps, each over every rollout's loss; returns each step's statistics."
     cfg = self.cfg
-    n_tokens = float(sum(ro.mask.sum() for ro in rollouts))
-    scale = 1.0 if cfg.loss_type == "dapo" else 1.0 / len(rollouts)   # dapo already divides by the batch's tokens
+    mine = torch.tensor(float(sum(ro.mask.sum() for ro in rollouts)), dtype=torch.float64, device=self.device)
+    n_tokens = all_sum(mine, self.world).item() / self.world   # dapo: the update's tokens (all processes) / P
+    scale = 1.0 if cfg.loss_type == "dapo" else 1.0 / len(rollouts)   # dapo already divides by the update's tokens
     steps = []
     for _ in range(cfg.num_iterations):
         self.model.train()
         self.opt.zero_grad(set_to_none=True)
         logs = [self.accumulate(ro, n_tokens, scale) for ro in rollouts]
-        finite = all(math.isfinite(s["loss"]) for s in logs)
+        stats = self.step_stats(logs, rollouts)
+        finite = math.isfinite(stats["loss"])                 # every process's losses: the same verdict everywhere
         grad_norm = self.clip_gradients() if finite else float("nan")
         stepped = finite and math.isfinite(grad_norm)
         if stepped:
             self.opt.step()
             self.sched.step()
         self.opt.zero_grad(set_to_none=True)
-        mean = lambda k: sum(s[k] for s in logs) / len(logs)
-        steps.append(dict(loss=sum(s["loss"] for s in logs), kl=mean("kl"), grad_norm=grad_norm,
-                          skipped=int(not stepped), clip_low=mean("clip_low"), clip_high=mean("clip_high")))
+        steps.append(stats | dict(grad_norm=grad_norm, skipped=int(not stepped)))
     return steps
 
 # %% ../nbs/07_trainer.ipynb #ad326449
@@ -317,7 +356,8 @@ def metrics(self: Trainer, update: int, batches: list, steps: list, kl: float, b
     m = dict(update=update + 1, loss=mean("loss"), reward_mean=float(R[ok].mean()) if ok.any() else float("nan"),
              reward_std=float(R[ok].std()) if ok.sum() > 1 else 0.0,
              accuracy=sum(g.final_correct for g in grades) / len(grades),
-             kl=kl, beta=beta, beta_next=self.kl.beta, lr=lr, clip_low=mean("clip_low"), clip_high=mean("clip_high"),
+             kl=kl, kl_seq_mean=steps[0]["kl_seq_mean"], kl_token_mean=steps[0]["kl_token_mean"],
+             beta=beta, beta_next=self.kl.beta, lr=lr, clip_low=mean("clip_low"), clip_high=mean("clip_high"),
              grad_norm=steps[-1]["grad_norm"], skipped_nonfinite=sum(s["skipped"] for s in steps),
              optimizer_steps=len(steps) - sum(s["skipped"] for s in steps),
              completion_len=float(torch.cat([ro.mask.sum(1).float() for ro in rollouts]).mean()),
@@ -351,7 +391,7 @@ def train_step(self: Trainer, update: int) -> tuple:
     with timer("reference"): self.reference(rollouts)
     with timer("optimise"): steps = self.optimise(rollouts)
     with timer("log"):
-        kl, beta = steps[0]["kl"], self.kl.beta    # the KL at the rollout's policy drives the controller
+        kl, beta = steps[0]["kl"], self.kl.beta    # the KL (sequence mean) at the rollout's policy drives beta
         self.kl.update(kl)
         metrics, samples = self.metrics(update, batches, steps, kl, beta, lr), self.samples(rollouts[0])
     return metrics | {f"time_{k}": v for k, v in timer.times.items()} | dict(time_total=timer.total), samples
@@ -393,6 +433,64 @@ def train(self: Trainer, resume: Optional[str] = "latest") -> list:
         if self.stop_requested: break
     return self.history
 
+# %% ../nbs/07_trainer.ipynb #b3086fc3
+STATE_FORMAT = "lsrl-trainer-state/1"
+
+def _encode(obj, tensors: dict, key: str):
+    "The JSON form of `obj`; its tensors go to `tensors` under their path in `obj`."
+    if isinstance(obj, torch.Tensor):
+        tensors[key] = obj.detach().cpu().clone().contiguous()
+        return {"tensor": key}
+    if isinstance(obj, (list, tuple)):
+        items = [_encode(v, tensors, f"{key}.{i}") for i, v in enumerate(obj)]
+        return items if isinstance(obj, list) else {"tuple": items}
+    if isinstance(obj, dict):
+        return {"dict": [[k, _encode(v, tensors, f"{key}.{k}")] for k, v in obj.items()]}
+    if obj is None or isinstance(obj, (bool, int, float, str)): return obj
+    raise TypeError(f"{key}: a {type(obj).__name__} cannot be stored in a checkpoint (tensors, numbers, strings, "
+                    "lists, tuples and dicts can)")
+
+def _decode(obj, tensors: dict):
+    if isinstance(obj, list): return [_decode(v, tensors) for v in obj]
+    if not isinstance(obj, dict): return obj
+    (tag, v), = obj.items()
+    if tag == "tensor": return tensors[v]
+    if tag == "tuple": return tuple(_decode(x, tensors) for x in v)
+    if tag == "dict": return {k: _decode(x, tensors) for k, x in v}
+    raise ValueError(f"unknown tag {tag!r}")
+
+def save_state(folder: Path, state: dict):
+    "Write `state` as folder/state.safetensors (its tensors) + folder/state.json (everything else)."
+    from safetensors.torch import save_file
+    tensors = {}
+    doc = dict(format=STATE_FORMAT, state=_encode(state, tensors, "state"))
+    save_file(tensors, str(Path(folder) / "state.safetensors"))
+    (Path(folder) / "state.json").write_text(json.dumps(doc))
+
+def load_state(folder: Path) -> dict:
+    "The state `save_state` wrote into `folder`; anything else raises `CheckpointError`."
+    from safetensors.torch import load_file
+    folder = Path(folder)
+    try:
+        doc = json.loads((folder / "state.json").read_text())
+        if doc.get("format") != STATE_FORMAT: raise ValueError(f"format {doc.get('format')!r}, not {STATE_FORMAT}")
+        return _decode(doc["state"], load_file(str(folder / "state.safetensors")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise CheckpointError(f"{folder / 'state.json'} is not an lsrl trainer state ({e})") from None
+
+# %% ../nbs/07_trainer.ipynb #4707fa12
+def load_legacy_state(file: Path) -> dict:
+    "A `state.pt` of lsrl before safe checkpoints, through the restricted unpickler; anything else: `CheckpointError`."
+    import pickle
+    try: return torch.load(file, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        why = str(e).strip().splitlines()[0][:300]
+        raise CheckpointError(
+            f"refused to load {file}: it asks to create objects other than tensors, numbers and containers, which "
+            f"is how a pickle runs code, and lsrl never writes such a file ({why}). Resume only from run folders "
+            "you trust: delete this checkpoint folder, or start afresh with `lsrl train --restart` "
+            "(`Trainer.train(resume=None)`).") from None
+
 # %% ../nbs/07_trainer.ipynb #c245885a
 @patch
 def save_checkpoint(self: Trainer) -> Optional[Path]:
@@ -405,7 +503,7 @@ def save_checkpoint(self: Trainer) -> Optional[Path]:
     self.mode.save(tmp)
     rng = dict(rng_torch=torch.get_rng_state(), rng_python=random.getstate())
     if torch.cuda.is_available(): rng["rng_cuda"] = torch.cuda.get_rng_state_all()
-    torch.save(dict(optimizer=self.opt.state_dict(), scheduler=self.sched.state_dict(), **rng), tmp / "state.pt")
+    save_state(tmp, dict(optimizer=self.opt.state_dict(), scheduler=self.sched.state_dict(), **rng))
     state = dict(update=self.update, kl=self.kl.state_dict(), history=self.history, config=self.cfg.to_dict())
     (tmp / "trainer_state.json").write_text(json.dumps(state, default=str))
     shutil.rmtree(final, ignore_errors=True)
@@ -433,7 +531,9 @@ def load_checkpoint(self: Trainer, which: str = "latest") -> bool:
         raise CheckpointError(f"checkpoint {path} does not fit this model: "
                               f"unexpected adapter keys {res.unexpected_keys[:5]}")
     self.mode.load(path)
-    st = torch.load(path / "state.pt", weights_only=False)
+    if (path / "state.json").exists(): st = load_state(path)
+    elif (path / "state.pt").exists(): st = load_legacy_state(path / "state.pt")    # a run folder of an earlier lsrl
+    else: raise CheckpointError(f"checkpoint {path} has no trainer state (state.json + state.safetensors)")
     self.opt.load_state_dict(st["optimizer"])
     self.sched.load_state_dict(st["scheduler"])
     torch.set_rng_state(st["rng_torch"])
