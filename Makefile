@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEPS := pyproject.toml requirements/cpu.txt requirements/dev.txt requirements/gpu.txt requirements/docs.txt
 
-.PHONY: demo test docs export check-sync bench clean-venv tiny
+.PHONY: demo test lint docs export check-sync bench clean-venv tiny
 
 $(STAMP): $(DEPS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(STAMP): $(DEPS)
 	else \
 	  $(BIN)/pip install -q -r requirements/cpu.txt --index-url https://download.pytorch.org/whl/cpu; \
 	fi
-	@# docs.txt too: the docs browser test (tests/test_docs_browser.py) builds the site inside `make test`
+	@# docs.txt too: `make test` executes the notebooks by building the docs site (tests/test_notebooks.py)
 	$(BIN)/pip install -q -r requirements/dev.txt -r requirements/docs.txt -e .
 	@# the browser tests drive Debian's chromium through playwright (no browser download)
 	if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then \
@@ -33,8 +33,11 @@ $(STAMP): $(DEPS)
 demo: $(STAMP)
 	$(BIN)/lsrl demo
 
-# Export must not change tracked files (package in sync), clean must not change notebooks,
-# then the notebooks' own tests, then pytest.
+# Export must not change tracked files (package in sync), clean must not change notebooks, ruff (tests/, bench/,
+# docs/ and the notebooks), then pytest. pytest runs the notebooks' own tests too, once: the session fixture
+# `docs_build` (tests/conftest.py) builds the docs site with docs/build.py, which executes every notebook (2 kernels,
+# cells nbdev-test leaves out not run, pyproject cell_timeout); tests/test_notebooks.py fails naming the notebook and
+# cell, with or without chromium, and tests/test_docs_browser.py loads the same site. No separate nbdev-test run.
 test: $(STAMP)
 	@before=$$(git status --porcelain | sort); \
 	$(BIN)/nbdev-export; \
@@ -47,10 +50,15 @@ test: $(STAMP)
 	if [ "$$after" != "$$after2" ]; then \
 	  echo "nbdev-clean changed notebooks: commit them cleaned (run nbdev-clean):"; \
 	  comm -13 <(echo "$$after") <(echo "$$after2"); exit 1; fi
-	@# one thread per notebook worker: two 2-thread torch processes on 2 cores spin-wait each other to a crawl
+	$(BIN)/ruff check .
 	@# the suite never calls a real grader: a key in the caller's environment must not send the tests to the network
-	env -u OPENAI_API_KEY OMP_NUM_THREADS=1 $(BIN)/nbdev-test --n-workers 2 --timing
-	env -u OPENAI_API_KEY $(BIN)/python -m pytest -q -p no:cacheprovider
+	@# one torch thread in every process of the suite, notebook kernels included (tests/conftest.py): on 2 cores,
+	@# 2-thread torch processes spin-wait each other to a crawl
+	env -u OPENAI_API_KEY $(BIN)/python -m pytest -q -p no:cacheprovider --durations=15
+
+# ruff alone (the step `make test` runs after its sync checks); config in pyproject [tool.ruff]
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 # The documentation site, offline (no Quarto): every notebook executed (cells flagged notest/slow/cuda shown, not
 # run), nbdev's docs processing, mkdocs-material + mkdocs-jupyter into _site/. `nbdev-docs` is the Quarto path.

@@ -25,13 +25,15 @@ def timeit(fn, repeat: int = 3, warmup: int = 1) -> float:
     for _ in range(warmup): fn()
     best = float("inf")
     for _ in range(repeat):
-        t = time.perf_counter(); fn(); best = min(best, time.perf_counter() - t)
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
     return best
 
 
 def machine() -> dict:
-    return dict(torch=torch.__version__, threads=torch.get_num_threads(), cpu=platform.processor() or platform.machine(),
-                cores=os.cpu_count())
+    return dict(torch=torch.__version__, threads=torch.get_num_threads(),
+                cpu=platform.processor() or platform.machine(), cores=os.cpu_count())
 
 
 def write(name: str, payload: dict) -> Path:

@@ -24,7 +24,8 @@ def main():
     try:
         rows, cached = measure(base_url)
     finally:
-        proc.kill(); proc.wait()
+        proc.kill()
+        proc.wait()
     print(f"\ngrader throughput, server latency {LATENCY * 1e3:.0f} ms (1 process call per trajectory, 8 waves)")
     print(table(rows, list(rows[0])))
     print(f"cached re-grade of {cached['trajectories']} trajectories: {cached['regrade_http_calls']} HTTP calls, "

@@ -14,8 +14,8 @@ B, P, N = 8, 32, 128
 def main():
     setup(2)
     tok = byte_tokenizer()
-    cfg = Qwen2Config(vocab_size=len(tok), hidden_size=512, intermediate_size=1376, num_hidden_layers=4, num_attention_heads=8,
-                      num_key_value_heads=4, max_position_embeddings=512)
+    cfg = Qwen2Config(vocab_size=len(tok), hidden_size=512, intermediate_size=1376, num_hidden_layers=4,
+                      num_attention_heads=8, num_key_value_heads=4, max_position_embeddings=512)
     model = Qwen2ForCausalLM(cfg).eval()
     gate = HybridGate(512, generator=torch.Generator().manual_seed(0))
     tracker = MarkerTracker(tok)
@@ -24,13 +24,13 @@ def main():
 
     def plain():
         with torch.no_grad():
-            out = model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=0.5, top_k=50, top_p=1.0,
-                                 max_new_tokens=N, min_new_tokens=N, eos_token_id=None, pad_token_id=0)
+            out = model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=0.5, top_k=50,
+                                 top_p=1.0, max_new_tokens=N, min_new_tokens=N, eos_token_id=None, pad_token_id=0)
         assert out.shape[1] == P + N
 
     def hybrid(trk):
-        ro = hybrid_rollout(model, gate, ids, attention_mask=mask, max_new_tokens=N, tracker=trk, temperature=0.5, top_k=50,
-                            generator=torch.Generator().manual_seed(0))
+        ro = hybrid_rollout(model, gate, ids, attention_mask=mask, max_new_tokens=N, tracker=trk, temperature=0.5,
+                            top_k=50, generator=torch.Generator().manual_seed(0))
         assert ro.completions.shape[1] == N
         return ro
 
@@ -45,7 +45,8 @@ def main():
     rows = [dict(path="HF generate (plain)", seconds=t_plain, tokens_per_s=B * N / t_plain, x_plain=1.0),
             dict(path="hybrid, every token mixed", seconds=t_all, tokens_per_s=B * N / t_all, x_plain=t_all / t_plain),
             dict(path="hybrid + #### tracker", seconds=t_trk, tokens_per_s=B * N / t_trk, x_plain=t_trk / t_plain)]
-    print(f"hybrid rollout, Qwen2 d=512 x 4 layers ({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M), batch {B}, "
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"hybrid rollout, Qwen2 d=512 x 4 layers ({n_params / 1e6:.1f}M), batch {B}, "
           f"prompt {P}, {N} new tokens, 2 threads; mixed share {mixed:.2f}")
     print(table(rows, list(rows[0])))
     print(f"written: {write('hrpo_rollout', dict(batch=B, prompt=P, new_tokens=N, rows=rows))}")

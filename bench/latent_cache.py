@@ -3,7 +3,8 @@ against the naive way, r separate `generate(prompt, num_steps=k)` calls. Same st
 checks the tokens agree, this file only measures.
 
 Config: ~28M parameters (n_embd 512, 8 heads, MLP 1376, vocab 4096), prompt 200 tokens, snapshots of 64 tokens,
-r in {4, 8, 16, 32}, CPU, 2 threads. Reports wall time and counted core-block token-steps (spec/lsrl.md §3.2).
+r in {4, 8, 16, 32}, CPU, 2 threads. Reports wall time and counted core-block token-steps (one token-step: one
+core-block pass over one token).
 Writes bench/results/latent_cache.json."""
 import sys, time
 import torch
@@ -39,7 +40,8 @@ def main():
     print(f"\nsnapshot decoding, {n_params / 1e6:.1f}M params, prompt {P}, {N} tokens per snapshot, 2 threads")
     print(table(rows, list(rows[0])))
     print("(counted steps: generate runs no forward after its last token, so each row counts N-1 new positions)")
-    print(f"written: {write('latent_cache', dict(config=dict(params=n_params, prompt=P, snapshot_tokens=N), rows=rows))}")
+    path = write('latent_cache', dict(config=dict(params=n_params, prompt=P, snapshot_tokens=N), rows=rows))
+    print(f"written: {path}")
 
 
 if __name__ == "__main__":

@@ -9,11 +9,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import torch
 from common import setup, write
-from lsrl.grpo import (ALL_BLOCK_LORA_TARGETS, CORE_LORA_TARGETS, Trainer, TrainConfig, add_core_lora, trainable_report)
+from lsrl.adapters import ALL_BLOCK_LORA_TARGETS, CORE_LORA_TARGETS, add_core_lora, trainable_report
 from lsrl.huginn import HuginnConfig, HuginnForCausalLM, byte_tokenizer
-from lsrl.grpo import _stop_ids
+from lsrl.models import chat_stop_ids
+from lsrl.trainer import Trainer, TrainConfig
 
-SPLIT = ("time_rollout", "time_grading", "time_grading_wait", "time_reference", "time_update", "time_total")
+SPLIT = ("time_collect", "time_rollout", "time_grading", "time_grading_wait", "time_advantages", "time_reference",
+         "time_optimise", "time_log", "time_total")
 
 
 def small_model(seed=0):
@@ -21,7 +23,7 @@ def small_model(seed=0):
     tok = byte_tokenizer()
     cfg = HuginnConfig.tiny(n_embd=512, n_heads=8, intermediate_size=1376, vocab_size=len(tok), block_size=1024,
                             bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-                            stop_token_ids=_stop_ids(tok))
+                            stop_token_ids=chat_stop_ids(tok))
     torch.manual_seed(seed)
     return HuginnForCausalLM(cfg), tok
 
@@ -34,15 +36,18 @@ def one_update(**kw):
         tr = Trainer(TrainConfig(**base), d, *small_model())
         hist = tr.train()
     m = hist[-1]   # the second update: warm caches, the grader's verifier started
-    return {k: round(m[k], 3) for k in SPLIT} | dict(completion_len=m["completion_len"], peak_memory_mb=round(m["peak_memory_mb"]),
+    return {k: round(m[k], 3) for k in SPLIT} | dict(completion_len=m["completion_len"],
+                                                      peak_memory_mb=round(m["peak_memory_mb"]),
                                                       trainable_params=m["trainable_params"])
 
 
 def real_fractions():
     out = {}
-    for name, targets, r in (("core_r8 (paper recipe)", CORE_LORA_TARGETS, 8), ("all_blocks_r8", ALL_BLOCK_LORA_TARGETS, 8),
-                             ("core_r16", CORE_LORA_TARGETS, 16), ("all_blocks_r32 (HRPO recipe)", ALL_BLOCK_LORA_TARGETS, 32)):
-        with torch.device("meta"): m = add_core_lora(HuginnForCausalLM(HuginnConfig.huginn_0125()), r, 2 * r, targets=targets)
+    recipes = (("core_r8 (paper recipe)", CORE_LORA_TARGETS, 8), ("all_blocks_r8", ALL_BLOCK_LORA_TARGETS, 8),
+               ("core_r16", CORE_LORA_TARGETS, 16), ("all_blocks_r32 (HRPO recipe)", ALL_BLOCK_LORA_TARGETS, 32))
+    for name, targets, r in recipes:
+        with torch.device("meta"):
+            m = add_core_lora(HuginnForCausalLM(HuginnConfig.huginn_0125()), r, 2 * r, targets=targets)
         rep = trainable_report(m)
         out[name] = dict(trainable_params=rep["trainable_params"], total_params=rep["total_params"],
                          trainable_percent=round(100 * rep["trainable_fraction"], 4))
@@ -57,7 +62,7 @@ if __name__ == "__main__":
                 hrpo=one_update(mode="hrpo", max_new_tokens=32, prompts_per_update=2, micro_batches=2, lr=None))
     ratios = dict(lsrl_over_outcome_total=runs["lsrl"]["time_total"] / runs["outcome"]["time_total"],
                   lsrl_over_outcome_rollout=runs["lsrl"]["time_rollout"] / runs["outcome"]["time_rollout"],
-                  full_bptt_over_b2_update=runs["lsrl"]["time_update"] / runs["lsrl_b2"]["time_update"],
+                  full_bptt_over_b2_update=runs["lsrl"]["time_optimise"] / runs["lsrl_b2"]["time_optimise"],
                   hrpo_over_outcome_total=runs["hrpo"]["time_total"] / runs["outcome"]["time_total"])
     res = dict(config="r=8, G=8, 2 prompts/update in 2 micro-batches, 32 new tokens, symbolic grader, CPU fp32",
                runs=runs, ratios={k: round(v, 2) for k, v in ratios.items()}, real_config_lora=real_fractions(),

@@ -1,10 +1,15 @@
 """Build the documentation site offline (`make docs`): no Quarto, no network.
 
 1. Every notebook under nbs/ (folders starting with `_` or `.` skipped) is executed in a fresh Jupyter kernel with
-   nbclient, from its own folder, one thread for torch and a per-cell timeout. Before that, nbdev's `add_show_docs`
-   adds a `show_doc` cell after each exported definition, so the API reference is rendered by the same kernel.
-   Cells flagged with one of pyproject's `tst_flags` (notest, slow, cuda) or `#| eval: false` are not run: they are
-   shown as code only.
+   nbclient, from its own folder, one thread for torch and a per-cell timeout (pyproject `cell_timeout`), `--jobs`
+   notebooks at once. Before that, nbdev's `add_show_docs` adds a `show_doc` cell after each exported definition, so
+   the API reference is rendered by the same kernel. The cells nbdev-test leaves out are not run (shown as code
+   only): cells flagged with one of pyproject's `tst_flags` (notest, slow, cuda), `#| eval: false` (or a notebook's
+   `eval: false` frontmatter), every cell of a `skip_exec` or non-Python notebook. This is the run `make test` relies
+   on instead of nbdev-test: a cell that raises (or times out, or kills its kernel) fails the build, every notebook
+   still runs, and the build ends with one short report per failed notebook (notebook, cell number, cell's first
+   line, exception, last frames); the full traceback is in <work-dir>/logs/. <work-dir>/execution.json records each
+   notebook's outcome either way.
 2. The executed notebook goes through nbdev's own docs processors (the list `nbdev-proc-nbs` uses, less its
    `exec_show_docs`, whose job step 1 did): frontmatter, hidden and exported cells removed, `show_doc` cells
    folded, links between modules.
@@ -18,8 +23,9 @@
 `nbdev-docs` (Quarto, nbs/_quarto.yml) stays the path for machines that have Quarto.
 
 Usage: python docs/build.py [--site-dir _site] [--work-dir _mkdocs] [--jobs 2] [--only GLOB ...] [--exclude GLOB ...]
+                            [--no-site]
 """
-import argparse, fnmatch, html, json, logging, os, re, shutil, sys, time, traceback
+import argparse, fnmatch, hashlib, html, json, logging, os, re, shutil, sys, time, traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SKIP_TAG = "lsrl-docs-skip"          # nbclient does not execute cells with this tag
-HIDE_INPUT_TAG = "lsrl-hide-input"   # mkdocs-jupyter drops the input of cells with this tag (mkdocs.yml remove_tag_config)
+HIDE_INPUT_TAG = "lsrl-hide-input"   # mkdocs-jupyter drops these cells' input (mkdocs.yml remove_tag_config)
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 ASSET_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".csv", ".json", ".txt"}
@@ -43,6 +49,8 @@ class Page:
     skipped: list = field(default_factory=list)   # (cell index, reason) of cells shown but not run
     plots: int = 0            # plotly figures on the page
     widgets: int = 0          # widget outputs replaced by a static snapshot
+    error: str = ""           # why its execution failed (the short report), "" when it ran cleanly
+    sha1: str = ""            # of the notebook file as executed (tests compare it with the file as it is now)
 
     @property
     def url(self): return self.dest.with_suffix(".html").as_posix()
@@ -92,59 +100,138 @@ def _lsrl_docs_snapshot():
                 figures[mid] = json.loads(pio.to_json(w, validate=False)); continue
             st = w.get_state()
         except Exception: continue   # that widget shows as nothing rather than failing the build
-        st = {{k: v for k, v in st.items() if not k.startswith(("_esm", "_css")) and isinstance(v, (str, int, float, bool, list, dict, type(None)))}}
+        st = {{k: v for k, v in st.items() if not k.startswith(("_esm", "_css"))
+              and isinstance(v, (str, int, float, bool, list, dict, type(None)))}}
         state[mid] = {{"model_name": st.get("_model_name", ""), "state": st}}
     display({{"{SNAPSHOT_MIME}": {{"state": state, "figures": figures}}}}, raw=True)
 '''
 
 
-def prepare_for_execution(nb, flags: set) -> list:
+def skip_rule(nb, flags: set, path: Path = None):
+    """nbdev-test's rule for the cells it leaves out (`nbdev.test._skip_cell`, from the same fastcore pieces, and its
+    `.notest` file beside a notebook): a function cell -> why it is not run ("" when it runs)."""
+    from fastcore.basics import str2bool
+    from fastcore.nbio import does_cell_eval, fm_default_eval, nb_frontmatter, nb_lang
+    fm = nb_frontmatter(nb)
+    whole = ("skip_exec" if str2bool(fm.get("skip_exec", False)) else "not python" if nb_lang(nb) != "python"
+             else ".notest" if path is not None and (path.parent / ".notest").exists() else "")
+    if whole: return lambda cell: whole if cell.cell_type == "code" else ""
+    default = fm_default_eval(fm)
+
+    def why(cell) -> str:
+        if cell.cell_type != "code": return ""
+        if not does_cell_eval(cell, default): return "eval: false"
+        return ", ".join(sorted(flags & set(cell.directives)))
+    return why
+
+
+def prepare_for_execution(nb, flags: set, path: Path = None) -> list:
     """nbdev's `add_show_docs` on the notebook (so exported names are documented by this run), `show_doc` imported
-    first, flagged cells tagged to be skipped, a widget snapshot after each cell. `nb` is a fastcore notebook
-    (`read_nb`); returns the skipped cells."""
+    first, the cells nbdev-test leaves out tagged to be skipped, a widget snapshot after each cell, each cell's place
+    in the notebook file kept (`lsrl_cell`, for error reports). `nb` is a fastcore notebook (`read_nb`); returns the
+    skipped cells as (index in the file, reason)."""
     from nbdev.process import NBProcessor
     from nbdev.processors import populate_language, add_show_docs
     from fastcore.nbio import mk_cell
+    for i, cell in enumerate(nb.cells): cell.metadata["lsrl_cell"] = i
+    why_skipped = skip_rule(nb, flags, path)
     NBProcessor(nb=nb, procs=[populate_language, add_show_docs], rm_directives=False).process()
     skipped = []
     for cell in nb.cells:
-        if cell.get("has_sd"): cell.metadata["lsrl_show_doc"] = True; del cell["has_sd"]
-        if cell.cell_type != "code": continue
-        d = cell.directives
-        why = sorted(flags & set(d)) or (["eval: false"] if _false(d.get("eval")) else [])
-        if why:
+        if cell.get("has_sd"):
+            cell.metadata["lsrl_show_doc"] = True
+            del cell["has_sd"]
+        if why := why_skipped(cell):
             cell.metadata.setdefault("tags", []).append(SKIP_TAG)
-            cell.metadata["lsrl_skipped"] = ", ".join(why)
-            skipped.append((cell.idx_, ", ".join(why)))
+            cell.metadata["lsrl_skipped"] = why
+            skipped.append((cell.metadata.get("lsrl_cell"), why))
     setup = mk_cell(SETUP_CODE, "code")
     setup.metadata["lsrl_injected"] = True
     cells = [setup]
     for cell in nb.cells:   # after each cell, the state of any widgets it may have shown
         cells.append(cell)
         if cell.cell_type == "code" and SKIP_TAG not in cell.metadata.get("tags", []):
-            snap = mk_cell("_lsrl_docs_snapshot()", "code"); snap.metadata["lsrl_injected"] = True
+            snap = mk_cell("_lsrl_docs_snapshot()", "code")
+            snap.metadata["lsrl_injected"] = True
             cells.append(snap)
     nb.cells = cells
     return skipped
 
 
+class NotebookFailed(RuntimeError):
+    "A notebook's execution failed: `str()` is the short report, `detail` the whole traceback and the cell's output."
+    def __init__(self, report: str, detail: str = ""):
+        super().__init__(report)
+        self.detail = detail
+
+
+def _plain(s) -> str: return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", "".join(s) if isinstance(s, list) else str(s or ""))
+
+
+def _clip(s: str, n: int) -> str: return s if len(s) <= n else s[:n - 3] + "..."
+
+
+def where(nb, index) -> str:
+    """The failing cell as a person finds it in the .ipynb file: "cell 7 of 31 (`first line`)"; a cell the build
+    added says which notebook cell it follows."""
+    if index is None or not 0 <= index < len(nb.cells): return "before the first cell (kernel start-up)"
+    cell = nb.cells[index]
+    total = 1 + max((c.metadata.get("lsrl_cell", -1) for c in nb.cells), default=-1)
+    def first_line(c):
+        lines = [x for x in _plain(c.source).splitlines() if x.strip() and not x.lstrip().startswith("#|")]
+        return f" (`{_clip(lines[0].strip(), 80)}`)" if lines else ""
+    if "lsrl_cell" in cell.metadata: return f"cell {cell.metadata['lsrl_cell'] + 1} of {total}{first_line(cell)}"
+    prev = next((c for c in reversed(nb.cells[:index]) if "lsrl_cell" in c.metadata), None)
+    what = "show_doc cell" if cell.metadata.get("lsrl_show_doc") or "show_doc(" in _plain(cell.source) else \
+        "cell the docs build adds"
+    after = f"after cell {prev.metadata['lsrl_cell'] + 1} of {total}{first_line(prev)}" if prev else "first"
+    return f"the {what} {after}"
+
+
+def failure_report(nb, index, ename: str, evalue: str, tb: list, frames: int = 3) -> str:
+    "Short: the cell, the exception's first line(s), the last `frames` frames of the traceback, lines clipped."
+    value = _clip(" ".join(_plain(evalue).split()), 300)
+    lines = [f"{where(nb, index)}: {ename}: {value}" if value else f"{where(nb, index)}: {ename}"]
+    blocks = [_plain(b).rstrip() for b in tb or []][1:-1]   # IPython's: a header, one block per frame, the message
+    for b in blocks[-frames:]:
+        body = [x for x in b.splitlines() if x.strip()]
+        lines += ["    " + _clip(x, 160) for x in body[:8]] + (["    ..."] if len(body) > 8 else [])
+    return "\n".join(lines)
+
+
 def execute(nb_dict: dict, cwd: Path, timeout: int, kernel_log: Path) -> dict:
-    """Run every cell not tagged SKIP_TAG in a fresh python3 kernel started in `cwd`; an error stops the build.
-    The kernel's own stderr (start-up chatter, crashes) goes to `kernel_log`."""
+    """Run every cell not tagged SKIP_TAG in a fresh python3 kernel started in `cwd`. A cell that raises, a cell
+    timeout and a dead kernel raise `NotebookFailed` (the notebook stops there). The kernel's own stderr (start-up
+    chatter, crashes) goes to `kernel_log`."""
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
     nb = nbformat.reads(json.dumps(nb_dict), as_version=4)   # (joins the line lists of the JSON form)
+    current = [None]
+    def started(cell, cell_index, **kw): current[0] = cell_index
     client = NotebookClient(nb, timeout=timeout, startup_timeout=120, kernel_name="python3", allow_errors=False,
                             skip_cells_with_tag=SKIP_TAG, store_widget_state=False, record_timing=False,
-                            resources={"metadata": {"path": str(cwd)}})
+                            on_cell_execute=started, resources={"metadata": {"path": str(cwd)}})
     kernel_log.parent.mkdir(parents=True, exist_ok=True)
     with open(kernel_log, "w") as err:
         try: client.execute(stderr=err)
         except CellExecutionError as e:
-            msg = re.sub(r"\x1b\[[0-9;]*m", "", str(e))   # the traceback without its terminal colours
-            raise RuntimeError(msg[-6000:] + f"\n(kernel log: {kernel_log})") from None
+            raise NotebookFailed(failure_report(nb, current[0], e.ename, e.evalue, _error_traceback(nb, current[0])),
+                                 _plain(str(e))) from None
+        except CellTimeoutError as e:
+            raise NotebookFailed(f"{where(nb, current[0])}: timed out after {timeout}s (pyproject cell_timeout)",
+                                 _plain(str(e))) from None
+        except DeadKernelError as e:
+            raise NotebookFailed(f"{where(nb, current[0])}: the kernel died ({_clip(str(e), 200)}); "
+                                 f"its stderr: {kernel_log}", _plain(str(e))) from None
     return nb
+
+
+def _error_traceback(nb, index) -> list:
+    "The traceback of the error output nbclient left on the failing cell."
+    if index is None: return []
+    errs = [o for o in nb.cells[index].get("outputs", []) if o.get("output_type") == "error"]
+    return errs[-1].get("traceback", []) if errs else []
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -200,7 +287,8 @@ class WidgetSnapshot:
     def output_html(self, o: dict) -> str:
         data = o.get("data", {})
         if PLOTLY_MIME in data: return self.new_plot(data[PLOTLY_MIME])
-        if "text/html" in data: return "".join(data["text/html"]) if isinstance(data["text/html"], list) else data["text/html"]
+        if "text/html" in data:
+            return "".join(data["text/html"]) if isinstance(data["text/html"], list) else data["text/html"]
         text = o.get("text") or data.get("text/plain") or ""
         text = "".join(text) if isinstance(text, list) else text
         return f"<pre>{html.escape(text)}</pre>" if text else ""
@@ -217,6 +305,7 @@ def static_outputs(nb, page: Page):
         return plotly_html(fig, f"plot-{stem}-{page.plots}")
     cells, last = [], None
     for cell in nb.cells:
+        cell.metadata.pop("lsrl_cell", None)
         if cell.metadata.get("lsrl_injected"):
             snaps = [o["data"][SNAPSHOT_MIME] for o in cell.get("outputs", []) if SNAPSHOT_MIME in o.get("data", {})]
             if last is not None and snaps: _widgets_to_html(last, WidgetSnapshot(snaps[0], new_plot), page)
@@ -244,7 +333,8 @@ def _widgets_to_html(cell, snap: WidgetSnapshot, page: Page):
             body, snap.interactive = "<pre>(widget)</pre>", True
         note = ('<div class="lsrl-w-note">Interactive widget, shown here as it was after this cell ran. '
                 'Run the notebook in Jupyter to use it.</div>') if snap.interactive else ""
-        o["data"] = {"text/html": f'<div class="lsrl-widget{" lsrl-w-live" if snap.interactive else ""}">{note}{body}</div>'}
+        live = " lsrl-w-live" if snap.interactive else ""
+        o["data"] = {"text/html": f'<div class="lsrl-widget{live}">{note}{body}</div>'}
         o.get("metadata", {}).pop(WIDGET_VIEW_MIME, None)
 
 
@@ -274,7 +364,8 @@ def split_options(source: str):
     "Quarto `#| key: value` lines at the top of a code cell -> (options, remaining source)."
     lines, opts = source.splitlines(), {}
     while lines and (m := _re_opt.match(lines[0])):
-        opts[m.group(1)] = m.group(2).strip("'\""); lines.pop(0)
+        opts[m.group(1)] = m.group(2).strip("'\"")
+        lines.pop(0)
     return opts, "\n".join(lines).strip("\n")
 
 
@@ -318,12 +409,13 @@ def to_mkdocs(nb, page: Page, link) -> dict:
     for c in nb2dict(nb)["cells"]:
         src = "".join(c.get("source", ""))
         if c["cell_type"] == "raw":
-            if src.lstrip().startswith("---"): continue        # the frontmatter, shown as the title above
-            cells.append(c); continue
+            if not src.lstrip().startswith("---"): cells.append(c)   # (the frontmatter is shown as the title above)
+            continue
         if c["cell_type"] == "markdown":
             if src.strip().startswith("<!-- WARNING: THIS FILE WAS AUTOGENERATED"): continue
             c["source"] = link(src, page)
-            cells.append(c); continue
+            cells.append(c)
+            continue
         opts, src = split_options(src)
         if _false(opts.get("include")): continue
         outputs = [] if _false(opts.get("output")) else c.get("outputs", [])
@@ -336,7 +428,7 @@ def to_mkdocs(nb, page: Page, link) -> dict:
             continue
         c["source"], c["outputs"] = src, outputs
         tags = [t for t in c.get("metadata", {}).get("tags", []) if t != SKIP_TAG]
-        if c.get("metadata", {}).get("lsrl_skipped"): tags.append(f"not run for the docs ({c['metadata']['lsrl_skipped']})")
+        if why := c.get("metadata", {}).get("lsrl_skipped"): tags.append(f"not run for the docs ({why})")
         if _false(opts.get("echo")): tags.append(HIDE_INPUT_TAG)
         c["metadata"] = {"tags": tags} if tags else {}
         if not src.strip() and not outputs: continue
@@ -356,9 +448,11 @@ def build_page(page: Page, timeout: int, flags: set, work: Path):
     "Steps 1 and 2 for one notebook: (page, processed notebook); the kernel's stderr goes to work/logs."
     from fastcore.nbio import read_nb, dict2nb, nb2dict
     t0 = time.time()
+    page.sha1 = hashlib.sha1(page.src.read_bytes()).hexdigest()
     nb = read_nb(page.src)
-    page.skipped = prepare_for_execution(nb, flags)
-    ran = execute(nb2dict(nb), page.src.parent, timeout, work / "logs" / (page.rel.as_posix().replace("/", "__") + ".log"))
+    page.skipped = prepare_for_execution(nb, flags, page.src)
+    kernel_log = work / "logs" / (page.rel.as_posix().replace("/", "__") + ".log")
+    ran = execute(nb2dict(nb), page.src.parent, timeout, kernel_log)
     static_outputs(ran, page)
     nb = dict2nb(json.loads(json.dumps(ran)))
     nb["path_"] = str(page.src)
@@ -396,7 +490,8 @@ def copy_assets(nbs: Path, docs: Path):
     for f in nbs.rglob("*"):
         rel = f.relative_to(nbs)
         if f.is_file() and f.suffix.lower() in ASSET_SUFFIXES and not any(p[0] in "_." for p in rel.parts):
-            (docs / rel).parent.mkdir(parents=True, exist_ok=True); shutil.copy(f, docs / rel)
+            (docs / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(f, docs / rel)
 
 
 def kernel_env() -> dict:
@@ -407,8 +502,46 @@ def kernel_env() -> dict:
             "PYDEVD_DISABLE_FILE_VALIDATION": "1"}   # no debugger warning on the kernels' stderr
 
 
-def build(site_dir: Path, work: Path, jobs: int = 2, only=(), exclude=(), timeout: int = None) -> list:
-    "The whole site: returns the pages built. Raises on the first notebook that fails."
+def execute_all(pages: list, timeout: int, flags: set, work: Path, jobs: int) -> list:
+    """Steps 1 and 2 for every page, `jobs` kernels at once; a notebook that fails does not stop the others (as with
+    nbdev-test). Returns (page, processed notebook or None); a failed page has `error` set (the short report) and its
+    whole traceback in work/logs/<notebook>.error.txt."""
+    def one(p):
+        t0 = time.time()
+        try:
+            r = build_page(p, timeout, flags, work)
+        except Exception as e:
+            p.seconds = time.time() - t0
+            name = p.src.relative_to(ROOT).as_posix() if p.src.is_relative_to(ROOT) else p.rel.as_posix()
+            if isinstance(e, NotebookFailed): p.error, detail = f"{name}, {e}", e.detail
+            else:   # the build's own processing (not a notebook cell) went wrong
+                detail = traceback.format_exc()
+                p.error = f"{name}: the docs build failed after executing it:\n{detail[-3000:]}"
+            errlog = work / "logs" / (p.rel.as_posix().replace("/", "__") + ".error.txt")
+            errlog.parent.mkdir(parents=True, exist_ok=True)
+            errlog.write_text(p.error + "\n\n" + detail)
+            log(f"{p.rel}: FAILED after {p.seconds:.0f}s ({errlog})")
+            return p, None
+        log(f"{p.rel}: {p.seconds:.0f}s" + (f", {len(p.skipped)} cell(s) not run" if p.skipped else ""))
+        return r
+    with ThreadPoolExecutor(max(1, jobs)) as ex:
+        futures = [ex.submit(one, p) for p in pages]
+        try: return [f.result() for f in futures]
+        except BaseException:   # Ctrl-C: nothing new starts; running kernels finish their notebook
+            for f in futures: f.cancel()
+            raise
+
+
+def failures_report(pages: list, work: Path) -> str:
+    bad = [p for p in pages if p.error]
+    return (f"{len(bad)} of {len(pages)} notebooks failed:\n\n" + "\n\n".join(p.error for p in bad)
+            + f"\n\n(whole tracebacks: {work / 'logs'}/*.error.txt)")
+
+
+def build(site_dir: Path, work: Path, jobs: int = 2, only=(), exclude=(), timeout: int = None, site: bool = True):
+    """Execute every notebook, then (`site`) render the site: returns the pages built. Raises RuntimeError when a
+    notebook fails (after all of them ran; the message is `failures_report`) or when the site cannot be built.
+    work/execution.json records every notebook's outcome either way."""
     os.chdir(ROOT)   # nbdev's get_config() and the relative paths below
     os.environ.update(kernel_env())
     from nbdev.config import get_config
@@ -420,25 +553,19 @@ def build(site_dir: Path, work: Path, jobs: int = 2, only=(), exclude=(), timeou
     if exclude: pages = [p for p in pages if not any(fnmatch.fnmatch(p.rel.as_posix(), g) for g in exclude)]
     if not pages: raise SystemExit(f"no notebooks found under {nbs}")
     if work.exists(): shutil.rmtree(work)
-    docs = work / "pages"   # mkdocs' docs_dir; beside it logs/ (each kernel's stderr) and manifest.json
+    docs = work / "pages"   # mkdocs' docs_dir; beside it logs/ (each kernel's stderr), execution.json, manifest.json
     docs.mkdir(parents=True)
-    log(f"executing {len(pages)} notebooks with {jobs} kernel(s), {timeout}s per cell, not running cells flagged {sorted(flags)}")
+    log(f"executing {len(pages)} notebooks with {jobs} kernel(s), {timeout}s per cell, not running cells flagged "
+        f"{sorted(flags)} (and eval: false, skip_exec)")
     t0 = time.time()
-
-    def one(p):
-        try:
-            r = build_page(p, timeout, flags, work)
-            log(f"{p.rel}: {r[0].seconds:.0f}s" + (f", {len(p.skipped)} cell(s) not run" if p.skipped else ""))
-            return r
-        except Exception as e:
-            why = str(e) if isinstance(e, RuntimeError) else traceback.format_exc()
-            raise RuntimeError(f"docs build failed in {p.rel}:\n{why}") from e
-    with ThreadPoolExecutor(max(1, jobs)) as ex:
-        futures = [ex.submit(one, p) for p in pages]
-        try: done = [f.result() for f in futures]
-        except BaseException:
-            for f in futures: f.cancel()   # the first failure stops the build; running kernels finish their notebook
-            raise
+    done = execute_all(pages, timeout, flags, work, jobs)
+    executed = dict(jobs=jobs, cell_timeout=timeout, flags=sorted(flags), seconds=round(time.time() - t0, 1),
+                    notebooks=[dict(source=p.rel.as_posix(), ok=not p.error, seconds=round(p.seconds, 1),
+                                    skipped=p.skipped, error=p.error, sha1=p.sha1) for p in pages])
+    (work / "execution.json").write_text(json.dumps(executed, indent=1))
+    if any(p.error for p in pages): raise RuntimeError(failures_report(pages, work))
+    log(f"notebooks executed in {time.time() - t0:.0f}s")
+    if not site: return pages
     import nbformat
     link = Linker(pages)
     for page, nb in done:
@@ -447,7 +574,7 @@ def build(site_dir: Path, work: Path, jobs: int = 2, only=(), exclude=(), timeou
         dest.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(node, str(dest))
     copy_assets(nbs, docs)
-    log(f"notebooks done in {time.time() - t0:.0f}s; rendering with mkdocs")
+    log("rendering with mkdocs")
     mkdocs_build(pages, docs, site_dir)
     manifest = [dict(source=p.rel.as_posix(), page=p.url, title=p.title, plots=p.plots, widgets=p.widgets,
                      skipped=[i for i, _ in p.skipped], seconds=round(p.seconds, 1)) for p in pages]
@@ -478,7 +605,8 @@ def remote_fetches(page_html: str) -> list:
     out = []
     for m in _re_tag.finditer(page_html):
         tag, name = m.group(0), m.group(1).lower()
-        if name == "link" and not re.search(r"rel\s*=\s*[\"']?(stylesheet|preload|modulepreload|icon)", tag, re.I): continue
+        if name == "link" and not re.search(r"rel\s*=\s*[\"']?(stylesheet|preload|modulepreload|icon)", tag, re.I):
+            continue
         if _re_remote_url.search(tag): out.append(tag)
     return out
 
@@ -486,15 +614,19 @@ def remote_fetches(page_html: str) -> list:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--site-dir", default=str(ROOT / "_site"), help="where the site goes (default _site)")
-    ap.add_argument("--work-dir", default=str(ROOT / "_mkdocs"), help="processed notebooks for mkdocs (default _mkdocs)")
+    ap.add_argument("--work-dir", default=str(ROOT / "_mkdocs"),
+                    help="processed notebooks for mkdocs, logs, execution.json (default _mkdocs)")
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("DOCS_JOBS", 2)), help="notebooks executed at once")
     ap.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: pyproject cell_timeout)")
     ap.add_argument("--only", nargs="*", default=(), help="only notebooks matching these globs (relative to nbs/)")
     ap.add_argument("--exclude", nargs="*", default=(), help="leave out notebooks matching these globs")
+    ap.add_argument("--no-site", action="store_true", help="only execute the notebooks (no mkdocs)")
     a = ap.parse_args(argv)
-    try: build(Path(a.site_dir).resolve(), Path(a.work_dir).resolve(), a.jobs, a.only, a.exclude, a.timeout)
+    try: build(Path(a.site_dir).resolve(), Path(a.work_dir).resolve(), a.jobs, a.only, a.exclude, a.timeout,
+               site=not a.no_site)
     except RuntimeError as e:
-        print(f"\n{e}", file=sys.stderr); return 1
+        print(f"\n{e}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -25,8 +25,8 @@ def reference_process(gold: str, snapshots):
         correct = ext != "None" and _num(ext) is not None and _num(ext) == _num(gold)
         iqs = round((sum(map(ord, s)) % 21) / 10, 1)
         ps = (1 + iqs / 2 if correct else iqs) if k == 1 else MIDPOINTS[(prev, correct)]
-        evals.append({"depth_index": k, "extracted_final_answer": ext, "answer_correctness": "Correct" if correct else "Incorrect",
-                      "IQS": iqs, "PS": ps})
+        evals.append({"depth_index": k, "extracted_final_answer": ext,
+                      "answer_correctness": "Correct" if correct else "Incorrect", "IQS": iqs, "PS": ps})
         prev = correct
     return {"evaluations": evals}
 
@@ -82,7 +82,8 @@ class FakeOpenAI:
         return self
 
     def stop(self):
-        self.httpd.shutdown(); self.httpd.server_close()
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
     def __enter__(self): return self.start()
     def __exit__(self, *a): self.stop()
@@ -115,7 +116,8 @@ class FakeOpenAI:
             if fault == "429": return self._error(h, 429, {"Retry-After": self.retry_after}, "rate limited")
             if fault in ("500", "503"): return self._error(h, int(fault), None, "server error")
             if fault == "slow": time.sleep(self.slow_seconds)
-            if kind == "final": content = json.dumps({"final_correctness_score": 1.0 if reference_final(gold, payload) else 0.0})
+            if kind == "final":
+                content = json.dumps({"final_correctness_score": 1.0 if reference_final(gold, payload) else 0.0})
             else:
                 grade = reference_process(gold, payload)
                 if fault == "count": grade["evaluations"] = grade["evaluations"][:-1] or grade["evaluations"] * 2
@@ -126,7 +128,8 @@ class FakeOpenAI:
             self._reply(h, 200, {"id": "cmpl-local", "object": "chat.completion", "created": int(time.time()),
                                  "model": body.get("model"), "choices": [{"index": 0, "finish_reason": "stop",
                                  "message": {"role": "assistant", "content": content}}],
-                                 "usage": {"prompt_tokens": len(json.dumps(body)) // 4, "completion_tokens": len(content) // 4,
+                                 "usage": {"prompt_tokens": len(json.dumps(body)) // 4,
+                                           "completion_tokens": len(content) // 4,
                                            "total_tokens": len(json.dumps(body)) // 4 + len(content) // 4}})
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout): nothing to answer

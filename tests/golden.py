@@ -1,4 +1,5 @@
-"""The deterministic tiny-model fixture of spec/huginn.md §15 (weights are closed-form functions of their names)."""
+"""The deterministic tiny-model fixture whose golden values came from the Huginn reference implementation: every weight
+is a closed-form function of its name, so the same model can be built in both implementations."""
 import numpy as np
 import torch
 from lsrl.huginn import HuginnConfig, HuginnForCausalLM

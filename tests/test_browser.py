@@ -8,12 +8,14 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (make test installs it)")
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason="Debian chromium is not installed (make test installs it)")
 
 
 def free_port() -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -21,15 +23,21 @@ def lab(tmp_path):
     "JupyterLab on 127.0.0.1 serving a copy of the tutorial; yields (base url, token); killed by PID afterwards."
     shutil.copy(ROOT / "nbs" / "tutorials" / "explore_depths.ipynb", tmp_path / "explore_depths.ipynb")
     port, token = free_port(), "lsrl-test-token"
-    env = dict(os.environ, OMP_NUM_THREADS="1", JUPYTER_CONFIG_DIR=str(tmp_path / ".jupyter"), JUPYTER_RUNTIME_DIR=str(tmp_path / ".rt"))
-    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-                             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}", "--ServerApp.open_browser=False", "--allow-root"],
-                            env=env, stdout=open(tmp_path / "lab.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
+    env = dict(os.environ, OMP_NUM_THREADS="1", JUPYTER_CONFIG_DIR=str(tmp_path / ".jupyter"),
+               JUPYTER_RUNTIME_DIR=str(tmp_path / ".rt"))
+    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+                             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+                             f"--ServerApp.root_dir={tmp_path}", "--ServerApp.open_browser=False", "--allow-root"],
+                            env=env, stdout=open(tmp_path / "lab.log", "w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         up = False
         for _ in range(240):
-            try: urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=1); up = True; break
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=1)
+                up = True
+                break
             except Exception:
                 if proc.poll() is not None: break
                 time.sleep(0.5)
@@ -38,13 +46,30 @@ def lab(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)   # the server and the kernels it started
         try: proc.wait(15)
-        except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def accept_dialog(page):
     "Accept a JupyterLab dialog (e.g. 'Select Kernel') if one is open."
     btn = page.locator(".jp-Dialog .jp-mod-accept")
-    if btn.count(): btn.first.click(); time.sleep(1)
+    if btn.count():
+        btn.first.click()
+        time.sleep(1)
+
+
+def run_all_cells(page, tries: int = 6):
+    """Run > Run All Cells from the menu bar; again after accepting a dialog that opened in the way (Lab's kernel
+    dialog can show at any moment and then intercepts every click)."""
+    for i in range(tries):
+        accept_dialog(page)
+        try:
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click(timeout=10_000)
+            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click(timeout=10_000)
+            return
+        except Exception:
+            if i == tries - 1: raise
 
 
 def test_depth_explorer_slider_changes_text_and_plot(lab, tmp_path):
@@ -66,14 +91,15 @@ def test_depth_explorer_slider_changes_text_and_plot(lab, tmp_path):
             deadline = time.monotonic() + 180
             while not idle.count():
                 if time.monotonic() > deadline:
-                    page.screenshot(path=str(ARTIFACTS / "explorer_no_kernel.png")); pytest.fail("the kernel never became idle")
-                accept_dialog(page); time.sleep(0.5)
-            for attempt in range(3):    # Run > Run All Cells from the menu bar; retried if nothing renders
+                    page.screenshot(path=str(ARTIFACTS / "explorer_no_kernel.png"))
+                    pytest.fail("the kernel never became idle")
                 accept_dialog(page)
-                page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click()
-                page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click()
+                time.sleep(0.5)
+            for attempt in range(3):    # Run > Run All Cells from the menu bar; retried if nothing renders
+                run_all_cells(page)
                 try:
-                    page.wait_for_selector(".widget-slider", timeout=90_000); break
+                    page.wait_for_selector(".widget-slider", timeout=90_000)
+                    break
                 except Exception:
                     page.screenshot(path=str(ARTIFACTS / f"explorer_attempt{attempt}.png"))
                     if attempt == 2: raise
@@ -88,8 +114,8 @@ def test_depth_explorer_slider_changes_text_and_plot(lab, tmp_path):
             handle.click()
             for _ in range(5): page.keyboard.press("ArrowLeft")
             page.locator(".widget-html-content", has_text="depth 3").first.wait_for(timeout=60_000)
-            page.wait_for_function("p => document.querySelector('.js-plotly-plot .shapelayer path').getAttribute('d') !== p",
-                                   arg=before_path, timeout=60_000)
+            page.wait_for_function("p => document.querySelector('.js-plotly-plot .shapelayer path')"
+                                   ".getAttribute('d') !== p", arg=before_path, timeout=60_000)
             page.screenshot(path=str(ARTIFACTS / "explorer_depth3.png"), full_page=True)
             assert not [e for e in errors if "plotly" in e.lower() or "widget" in e.lower()], errors
         finally:

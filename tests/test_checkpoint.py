@@ -1,4 +1,5 @@
-"""Loading and saving: the hub's sharded 77-key layout, the 76-key tied save, the real config on meta, bad checkpoints."""
+"""Loading and saving: the hub's sharded 77-key layout, the 76-key tied save, the real config on meta, bad
+checkpoints."""
 import json
 import pytest
 import torch
@@ -7,15 +8,19 @@ from lsrl.huginn import CheckpointError, HuginnConfig, HuginnForCausalLM
 
 # config.json of the hub checkpoint, with the sizes swapped for tiny ones (fields as the hub file spells them)
 HUB_CONFIG = {
-    "architectures": ["RavenForCausalLM"], "auto_map": {"AutoConfig": "raven_config_minimal.RavenConfig",
-                                                        "AutoModelForCausalLM": "raven_modeling_minimal.RavenForCausalLM"},
+    "architectures": ["RavenForCausalLM"],
+    "auto_map": {"AutoConfig": "raven_config_minimal.RavenConfig",
+                 "AutoModelForCausalLM": "raven_modeling_minimal.RavenForCausalLM"},
     "model_type": "huginn_raven", "name": "steps/num-steps-32", "architecture_class_name": "RecurrentGPT",
     "block_class_name": "SandwichBlock", "norm_class_name": "RMSNorm_llama", "mlp_class_name": "GatedMLP",
-    "nonlin_name": "SiLU", "init_orthogonal": False, "activation_checkpoint_impl": "per-iteration", "padding_multiple": 4096,
+    "nonlin_name": "SiLU", "init_orthogonal": False, "activation_checkpoint_impl": "per-iteration",
+    "padding_multiple": 4096,
     "hf_config": {"_name_or_path": "x"}, "torch_dtype": "float32", "transformers_version": "4.47.1",
-    "n_embd": 64, "n_heads": 4, "num_attention_heads": 4, "num_key_value_heads": 4, "n_layers": 8, "n_layers_in_prelude": 2,
+    "n_embd": 64, "n_heads": 4, "num_attention_heads": 4, "num_key_value_heads": 4, "n_layers": 8,
+    "n_layers_in_prelude": 2,
     "n_layers_in_recurrent_block": 4, "n_layers_in_coda": 2, "vocab_size": 256, "padded_vocab_size": 256,
-    "intermediate_size": 128, "block_size": 128, "norm_eps": 1e-6, "bias": False, "qk_bias": True, "tie_embeddings": True,
+    "intermediate_size": 128, "block_size": 128, "norm_eps": 1e-6, "bias": False, "qk_bias": True,
+    "tie_embeddings": True,
     "mean_recurrence": 32, "mean_backprop_depth": 8, "sampling_scheme": "poisson-lognormal-filling",
     "state_init": "like-init", "injection_type": "linear", "init_strategy": "takase", "test_time_noise": 0,
     "test_time_noise_type": "fixed", "bos_token_id": 65504, "eos_token_id": 65505, "pad_token_id": 65509,
@@ -96,15 +101,19 @@ def test_real_config_on_meta_device():
     with torch.device("meta"): m = HuginnForCausalLM(HuginnConfig.huginn_0125())
     assert sum(p.numel() for p in m.parameters()) == 3_564_976_800
     sd = m.state_dict()
-    blocks = [f"transformer.{part}.{i}" for part, n in (("prelude", 2), ("core_block", 4), ("coda", 2)) for i in range(n)]
+    blocks = [f"transformer.{part}.{i}" for part, n in (("prelude", 2), ("core_block", 4), ("coda", 2))
+              for i in range(n)]
     per_block = ["norm_1.weight", "norm_2.weight", "norm_3.weight", "norm_4.weight", "attn.Wqkv.weight", "attn.qk_bias",
                  "attn.proj.weight", "mlp.fc.weight", "mlp.proj.weight"]
     expected = {f"{b}.{k}" for b in blocks for k in per_block} | {
-        "transformer.wte.weight", "transformer.adapter.weight", "transformer.ln_f.weight", "lm_head.weight", "freqs_cis"}
+        "transformer.wte.weight", "transformer.adapter.weight", "transformer.ln_f.weight", "lm_head.weight",
+        "freqs_cis"}
     assert set(sd) == expected and len(sd) == 77
     shapes = {"freqs_cis": (1, 4096, 1, 48, 2), "transformer.wte.weight": (65536, 5280),
-              "transformer.core_block.0.attn.Wqkv.weight": (15840, 5280), "transformer.core_block.0.attn.qk_bias": (2, 1, 55, 96),
-              "transformer.core_block.0.mlp.fc.weight": (35840, 5280), "transformer.core_block.0.mlp.proj.weight": (5280, 17920),
+              "transformer.core_block.0.attn.Wqkv.weight": (15840, 5280),
+              "transformer.core_block.0.attn.qk_bias": (2, 1, 55, 96),
+              "transformer.core_block.0.mlp.fc.weight": (35840, 5280),
+              "transformer.core_block.0.mlp.proj.weight": (5280, 17920),
               "transformer.adapter.weight": (5280, 10560), "lm_head.weight": (65536, 5280)}
     for k, s in shapes.items(): assert tuple(sd[k].shape) == s, k
     core = sum(p.numel() for p in m.transformer.core_block.parameters()) + m.transformer.adapter.weight.numel()

@@ -13,8 +13,8 @@ def test_demo_prints_every_depth(tmp_path):
     p = run_lsrl("demo", "--depth", "3", "--max-new-tokens", "5", "--out", str(tmp_path / "demo"))
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
-    header = next(i for i, l in enumerate(lines) if "snapshot" in l)
-    depth_rows = [l.split()[0] for l in lines[header + 1:header + 4]]
+    header = next(i for i, line in enumerate(lines) if "snapshot" in line)
+    depth_rows = [line.split()[0] for line in lines[header + 1:header + 4]]
     assert depth_rows == ["1", "2", "3"]
     assert "3 depths decoded in one batched pass" in p.stdout
     assert (tmp_path / "demo" / "report.html").stat().st_size > 0 and "pass@1 after training" in p.stdout

@@ -10,7 +10,8 @@ from lsrl.data import PromptFormat, SyntheticSpec, load_gsm8k, read_rows, synthe
 @given(st.integers(0, 10**6), st.integers(1, 4), st.integers(0, 3), st.integers(1, 200), st.integers(2, 9),
        st.sets(st.sampled_from("+-*/"), min_size=1))
 def test_synthetic_answers_are_exact(seed, lo, extra, max_value, max_factor, ops):
-    spec = SyntheticSpec(min_steps=lo, max_steps=lo + extra, max_value=max_value, max_factor=max_factor, ops=tuple(sorted(ops)))
+    spec = SyntheticSpec(min_steps=lo, max_steps=lo + extra, max_value=max_value, max_factor=max_factor,
+                         ops=tuple(sorted(ops)))
     for p in synthetic_problems(5, seed, spec):
         assert int(p.gold) >= 0 and lo <= len(p.metadata["ops"]) <= lo + extra
         assert check_answer(p.metadata["solution"], p.gold).correct is True  # the worked solution grades as correct
@@ -27,7 +28,8 @@ def test_loader_reports_bad_rows(tmp_path):
     f.write_text("\n".join(json.dumps(r) for r in [{"question": "q", "answer": "#### 3"}, {"question": "q"},
                                                       {"question": "q", "answer": "#### three"}]))
     got = load_gsm8k(f)
-    assert len(got) == 1 and got.report() == "1 problems loaded, 2 skipped: {'missing question or answer': 1, 'unparseable gold': 1}"
+    assert len(got) == 1 and got.report() == ("1 problems loaded, 2 skipped: "
+                                              "{'missing question or answer': 1, 'unparseable gold': 1}")
 
 
 def test_unsupported_files_and_missing_parquet_engine(tmp_path):

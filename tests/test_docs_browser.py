@@ -1,10 +1,11 @@
-"""The documentation site in headless Chromium. The site is built afresh here by the builder `make docs` runs
-(docs/build.py, into a temporary folder, so a stale _site/ is never what is tested), served by `python -m http.server`
+"""The documentation site in headless Chromium. The site is the session's docs build (the `docs_build` fixture in
+conftest.py: docs/build.py, the builder `make docs` runs, into a temporary folder, so a stale _site/ is never what is
+tested; the same run is the notebooks' tests, tests/test_notebooks.py), served by `python -m http.server`
 on 127.0.0.1 and loaded page by page with playwright driving Debian's chromium: every page loads with no console
 error, page error or failed request and asks nothing of another host; plots render (`.js-plotly-plot` with its
 `.main-svg`); math is typeset; the API pages show show_doc entries; the nav lists every notebook. Screenshots go to
 tests/artifacts/. The server is stopped by its PID."""
-import json, os, re, signal, socket, subprocess, sys, time, urllib.request
+import os, re, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 import pytest
@@ -13,14 +14,16 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (make test installs it)")]
+              pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                 reason="Debian chromium is not installed (make test installs it)")]
 # pages that must show a plot, whatever the build reports: the eval module's sweep figure and the depth tutorial
 MUST_PLOT = ["eval.html", "tutorials/explore_depths.html"]
 
 
 def free_port() -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def page_url(nb: Path, nbs: Path) -> str:
@@ -30,28 +33,26 @@ def page_url(nb: Path, nbs: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    "A fresh build with docs/build.py: (site folder, manifest of its pages)."
-    out = tmp_path_factory.mktemp("docs")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    r = subprocess.run([sys.executable, str(ROOT / "docs" / "build.py"), "--site-dir", str(out / "site"), "--work-dir", str(out / "work")],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
-    (ARTIFACTS / "docs_build.log").write_text(r.stdout + r.stderr)
-    if r.returncode: pytest.fail("the docs build failed (tests/artifacts/docs_build.log):\n" + (r.stdout + r.stderr)[-6000:])
-    return out / "site", json.loads((out / "work" / "manifest.json").read_text())
+def site(docs_build):
+    "The session's docs build: (site folder, manifest of its pages)."
+    if docs_build.returncode:   # the notebook or cell is named by tests/test_notebooks.py
+        pytest.fail(docs_build.failed().splitlines()[0] + ": see tests/test_notebooks.py", pytrace=False)
+    return docs_build.site, docs_build.manifest
 
 
 @pytest.fixture(scope="module")
 def server(site):
     "http.server on 127.0.0.1 serving the site; stopped by PID at the end."
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(site[0])],
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                             "--directory", str(site[0])],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
-            try: urllib.request.urlopen(url + "/index.html", timeout=1); break
+            try:
+                urllib.request.urlopen(url + "/index.html", timeout=1)
+                break
             except Exception:
                 if proc.poll() is not None: pytest.fail("http.server exited")
                 time.sleep(0.1)
@@ -60,7 +61,9 @@ def server(site):
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         try: proc.wait(10)
-        except subprocess.TimeoutExpired: os.kill(proc.pid, signal.SIGKILL); proc.wait()
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +83,13 @@ class Visit:
         def route(r):   # nothing may leave this machine: record and refuse any other host
             host = urlparse(r.request.url).hostname
             if r.request.url.startswith(("http://", "https://")) and host not in ("127.0.0.1", "localhost"):
-                self.problems.append(f"request to another host: {r.request.url}"); return r.abort()
+                self.problems.append(f"request to another host: {r.request.url}")
+                return r.abort()
             return r.continue_()
         self.ctx.route("**/*", route)
         self.page = page = self.ctx.new_page()
-        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console error: {m.text} {m.location}"))
+        page.on("console",
+                lambda m: m.type == "error" and self.problems.append(f"console error: {m.text} {m.location}"))
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         page.on("requestfailed", lambda r: self.problems.append(f"failed request: {r.url} ({r.failure})"))
         page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
@@ -93,7 +98,8 @@ class Visit:
 
     def wait_math(self):
         "Until MathJax has typeset the page."
-        self.page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise ? MathJax.startup.promise.then(() => true) : false")
+        self.page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise"
+                           " ? MathJax.startup.promise.then(() => true) : false")
 
     def prose(self) -> str:
         "The text of the markdown cells, without code and typeset math."
@@ -121,18 +127,23 @@ def test_every_page_loads_offline_with_no_errors_and_its_plots_render(site, serv
         try:
             page = v.page
             if m["plots"]:   # each figure drawn: its .js-plotly-plot holds plotly's .main-svg
-                page.wait_for_function(f"() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0"
-                                       f" && [...document.querySelectorAll('.js-plotly-plot')].filter(e => e.querySelector('svg.main-svg')).length >= {m['plots']}",
+                page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0"
+                                       " && [...document.querySelectorAll('.js-plotly-plot')]"
+                                       f".filter(e => e.querySelector('svg.main-svg')).length >= {m['plots']}",
                                        timeout=60_000)
             v.wait_math()
             v.shot()
             text = page.locator("article").inner_text()
             for bad in ["Traceback (most recent call last)", "{target=", "IPY_MODEL_", "widget-view+json"]:
                 if bad in text: v.problems.append(f"raw text on the page: {bad!r}")
-            if re.search(r"^\s*#\|\s*[\w-]+", text, re.M): v.problems.append("a cell directive (#| ...) left in the code")
-            if page.locator("mjx-merror, [data-mjx-error]").count(): v.problems.append("a formula MathJax could not typeset")
-            if tex := re.search(r"\$[^$\n]+\$|\\(frac|mathrm|sum|hat)\b", v.prose()): v.problems.append(f"math left as TeX: {tex.group(0)!r}")
-            if m["plots"] == 0 and page.locator(".js-plotly-plot").count(): v.problems.append("a plot the build did not count")
+            if re.search(r"^\s*#\|\s*[\w-]+", text, re.M):
+                v.problems.append("a cell directive (#| ...) left in the code")
+            if page.locator("mjx-merror, [data-mjx-error]").count():
+                v.problems.append("a formula MathJax could not typeset")
+            if tex := re.search(r"\$[^$\n]+\$|\\(frac|mathrm|sum|hat)\b", v.prose()):
+                v.problems.append(f"math left as TeX: {tex.group(0)!r}")
+            if m["plots"] == 0 and page.locator(".js-plotly-plot").count():
+                v.problems.append("a plot the build did not count")
         except Exception as e:
             v.problems.append(f"{type(e).__name__}: {e}")
         finally:
@@ -146,20 +157,21 @@ def test_api_page_shows_show_doc_entries_with_toc_and_typeset_math(site, server,
     try:
         page = v.page
         v.wait_math()
-        entry = page.locator("h3#huginnconfig")   # show_doc of an exported class: a heading, its signature, its docstring
+        entry = page.locator("h3#huginnconfig")   # show_doc of an exported class: a heading, signature, docstring
         assert entry.count() == 1 and entry.inner_text().strip().startswith("HuginnConfig")
         assert page.locator("a.lsrl-source[href*='lsrl/huginn.py']").count() > 3
-        assert page.locator("article pre", has_text="def HuginnConfig(").count() + page.locator("article pre", has_text="class HuginnConfig").count() >= 1
-        assert page.locator(".md-nav--secondary a[href='#huginnconfig']").count() >= 1   # in the page's table of contents
+        assert (page.locator("article pre", has_text="def HuginnConfig(").count()
+                + page.locator("article pre", has_text="class HuginnConfig").count()) >= 1
+        assert page.locator(".md-nav--secondary a[href='#huginnconfig']").count() >= 1   # in the page's contents
         assert page.locator("article mjx-container").count() > 10                         # formulas typeset by MathJax
         assert not v.problems, v.problems
         v.shot()
     finally:
         v.close()
-    v = Visit(browser, server, "index.html")   # a name in backticks links to its entry on its module's page, in this site
+    v = Visit(browser, server, "index.html")   # a name in backticks links to its entry on its module's page, here
     try:
-        v.page.locator("article a[href='grpo.html#trainer']").first.click()
-        v.page.wait_for_url("**/grpo.html#trainer")
+        v.page.locator("article a[href='trainer.html#trainer']").first.click()
+        v.page.wait_for_url("**/trainer.html#trainer")
         assert v.page.locator("h3#trainer").is_visible() and not v.problems, v.problems
     finally:
         v.close()
@@ -173,10 +185,12 @@ def test_nav_lists_every_notebook_in_order(site, server, browser):
     v = Visit(browser, server, "index.html")
     try:
         page = v.page
-        hrefs = page.eval_on_selector_all(".md-nav--primary a.md-nav__link[href]", "els => els.map(e => e.getAttribute('href'))")
+        hrefs = page.eval_on_selector_all(".md-nav--primary a.md-nav__link[href]",
+                                          "els => els.map(e => e.getAttribute('href'))")
         hrefs = [h.removeprefix("./") for h in hrefs if not h.startswith("#")]
         expected = [page_url(p, nbs) for p in modules + tutorials]
-        assert [h for h in hrefs if h in expected] == expected, (hrefs, expected)   # all of them, modules in file order, then tutorials
+        # all of them, modules in file order, then tutorials
+        assert [h for h in hrefs if h in expected] == expected, (hrefs, expected)
         assert page.locator(".md-nav--primary .md-nav__item--section", has_text="Tutorials").count() == 1
         assert page.locator("article h1").first.inner_text().strip() == "lsrl"
         assert not v.problems, v.problems

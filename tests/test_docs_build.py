@@ -20,15 +20,17 @@ def b():
 def write_nb(path: Path, cells: list):
     "A notebook of (cell_type, source) pairs."
     path.parent.mkdir(parents=True, exist_ok=True)
-    cells = [dict(cell_type=t, metadata={}, source=s, id=f"c{i}", **({"outputs": [], "execution_count": None} if t == "code" else {}))
+    cells = [dict(cell_type=t, metadata={}, source=s, id=f"c{i}",
+                  **({"outputs": [], "execution_count": None} if t == "code" else {}))
              for i, (t, s) in enumerate(cells)]
     meta = {"kernelspec": {"display_name": "python3", "language": "python", "name": "python3"}}
     path.write_text(json.dumps(dict(cells=cells, metadata=meta, nbformat=4, nbformat_minor=5)))
 
 
 def test_notebooks_and_nav_from_the_folder_listing(b, tmp_path):
-    for name in ["index.ipynb", "01_b.ipynb", "00_a.ipynb", "_draft.ipynb", "tutorials/zeta.ipynb", "tutorials/alpha.ipynb",
-                 "_private/x.ipynb", ".ipynb_checkpoints/00_a-checkpoint.ipynb", "guides/how.ipynb"]:
+    for name in ["index.ipynb", "01_b.ipynb", "00_a.ipynb", "_draft.ipynb", "tutorials/zeta.ipynb",
+                 "tutorials/alpha.ipynb", "_private/x.ipynb", ".ipynb_checkpoints/00_a-checkpoint.ipynb",
+                 "guides/how.ipynb"]:
         write_nb(tmp_path / name, [("markdown", "# T")])
     pages = b.find_notebooks(tmp_path)
     assert [p.rel.as_posix() for p in pages] == ["index.ipynb", "00_a.ipynb", "01_b.ipynb", "guides/how.ipynb",
@@ -43,7 +45,8 @@ def test_remote_fetches_are_found(b):
     page = ('<script src="https://cdn.example/x.js"></script><script src="assets/plotly.min.js"></script>'
             '<link rel="stylesheet" href="//fonts.example/css"><a href="https://github.com/x">source</a>'
             '<img src="../assets/a.png">')
-    assert b.remote_fetches(page) == ['<script src="https://cdn.example/x.js">', '<link rel="stylesheet" href="//fonts.example/css">']
+    assert b.remote_fetches(page) == ['<script src="https://cdn.example/x.js">',
+                                      '<link rel="stylesheet" href="//fonts.example/css">']
 
 
 @pytest.mark.slow
@@ -60,11 +63,13 @@ def test_page_from_a_notebook(b, tmp_path, monkeypatch):
         ("markdown", "The model is configured by `HuginnConfig`."),
         ("code", "HIDDEN_SETUP + add_one(0)"),
         ("code", "import plotly.graph_objects as go\ngo.Figure(go.Scatter(y=[1, 3, 2]))"),
-        ("code", "import ipywidgets as w\nw.VBox([w.HTML('<b>snapshot text</b>'), w.IntSlider(3, min=1, max=8, description='depth')])"),
+        ("code", "import ipywidgets as w\n"
+                 "w.VBox([w.HTML('<b>snapshot text</b>'), w.IntSlider(3, min=1, max=8, description='depth')])"),
     ])
     monkeypatch.chdir(ROOT)   # the repo's pyproject: tst_flags, links to lsrl's pages
     for k, v in b.kernel_env().items(): monkeypatch.setenv(k, v)
-    page, processed = b.build_page(b.Page(src=src, rel=Path("05_demo.ipynb")), 120, {"notest", "slow", "cuda"}, tmp_path / "work")
+    page, processed = b.build_page(b.Page(src=src, rel=Path("05_demo.ipynb")), 120, {"notest", "slow", "cuda"},
+                                   tmp_path / "work")
     assert (page.dest.as_posix(), page.title) == ("demo.ipynb", "Demo")
     huginn = b.Page(src=src, rel=Path("01_huginn.ipynb"), dest=Path("huginn.ipynb"))
     cells = b.to_mkdocs(processed, page, b.Linker([page, huginn]))["cells"]
@@ -74,7 +79,7 @@ def test_page_from_a_notebook(b, tmp_path, monkeypatch):
 
     assert cells[0]["source"].startswith("# Demo") and "> A notebook made by the test." in cells[0]["source"]
     assert "HIDDEN_SETUP = 41" not in srcs and "return x + 1" not in srcs          # hidden and exported cells not shown
-    assert not [l for l in srcs.splitlines() if l.lstrip().startswith("#|")]      # no directive lines left
+    assert not [x for x in srcs.splitlines() if x.lstrip().startswith("#|")]      # no directive lines left
     for flag in ["notest", "slow", "cuda", "eval: false"]:                         # shown as code, never run
         c = next(c for c in code if f"the {flag} cell ran" in c["source"])
         assert c["outputs"] == [] and f"not run for the docs ({flag})" in c["metadata"]["tags"], c
@@ -85,6 +90,7 @@ def test_page_from_a_notebook(b, tmp_path, monkeypatch):
     fig = next(c for c in code if "go.Figure" in c["source"])["outputs"][0]["data"]
     assert list(fig) == ["text/html"] and "Plotly.newPlot" in fig["text/html"] and "<script src" not in fig["text/html"]
     widget = next(c for c in code if "ipywidgets" in c["source"])["outputs"][0]["data"]
-    assert list(widget) == ["text/html"] and "snapshot text" in widget["text/html"] and "depth: <b>3</b>" in widget["text/html"]
+    assert list(widget) == ["text/html"]
+    assert "snapshot text" in widget["text/html"] and "depth: <b>3</b>" in widget["text/html"]
     assert (page.plots, page.widgets) == (1, 1)
-    assert "widgets" not in processed.get("metadata", {})                          # no widget state: it would need a CDN
+    assert "widgets" not in processed.get("metadata", {})                          # no widget state (needs a CDN)

@@ -4,13 +4,14 @@ import json
 import pytest
 import torch
 from lsrl.data import synthetic_problems, PromptFormat
-from lsrl.evaluate import (Variant, compare_variants, evaluate, flops_per_token, resolve_adapter, save_report, depth_sweep)
-from lsrl.grpo import Trainer, TrainConfig, seed_for, tiny_model_and_tokenizer
+from lsrl.evaluate import Variant, compare_variants, evaluate, flops_per_token, resolve_adapter, save_report
+from lsrl.models import seed_for, tiny_model_and_tokenizer
+from lsrl.trainer import Trainer, TrainConfig
 from lsrl.huginn import HuginnConfig
 from lsrl.latents import make_state_table
 
-TINY = dict(model="tiny-random", num_steps=2, group_size=2, prompts_per_update=2, micro_batches=1, max_new_tokens=4, train_size=4,
-            grader="symbolic", updates=1, lr=1e-2)
+TINY = dict(model="tiny-random", num_steps=2, group_size=2, prompts_per_update=2, micro_batches=1, max_new_tokens=4,
+            train_size=4, grader="symbolic", updates=1, lr=1e-2)
 
 
 def test_greedy_eval_equals_generate_per_problem():
@@ -21,7 +22,8 @@ def test_greedy_eval_equals_generate_per_problem():
         ids = torch.tensor([PromptFormat().encode(p, tok)])
         table = make_state_table(model, 1, ids.shape[1] + 6, torch.Generator().manual_seed(seed_for(2, "eval", p.id)))
         g = model.generate(ids, num_steps=3, max_new_tokens=6, state_table=table)
-        assert rec["completion"] == tok.decode(g.new_tokens[0][g.completion_mask[0].bool()].tolist(), skip_special_tokens=True)
+        completion = g.new_tokens[0][g.completion_mask[0].bool()].tolist()
+        assert rec["completion"] == tok.decode(completion, skip_special_tokens=True)
 
 
 def test_flops_per_token_of_the_real_config():
@@ -35,9 +37,9 @@ def test_variant_table_from_lsrl_and_hrpo_checkpoints(tmp_path):
     Trainer(TrainConfig(**TINY, mode="hrpo"), tmp_path / "hrpo").train()
     model, tok = tiny_model_and_tokenizer()
     probs = synthetic_problems(3, seed=9)
-    rows = compare_variants(model, tok, [Variant("base", None, 2), Variant("LSRL", str(tmp_path / "lsrl"), 2),
-                                         Variant("HRPO", str(tmp_path / "hrpo" / "ckpt-000001"), 2), Variant("base-r4", None, 4)],
-                            {"synthetic": probs}, max_new_tokens=5)
+    variants = [Variant("base", None, 2), Variant("LSRL", str(tmp_path / "lsrl"), 2),
+                Variant("HRPO", str(tmp_path / "hrpo" / "ckpt-000001"), 2), Variant("base-r4", None, 4)]
+    rows = compare_variants(model, tok, variants, {"synthetic": probs}, max_new_tokens=5)
     assert [r["model"] for r in rows] == ["base", "LSRL", "HRPO", "base-r4"]
     assert rows[0]["flops_rel_r8"] < rows[3]["flops_rel_r8"]
     assert not hasattr(model, "peft_config")   # adapters were removed again
@@ -52,8 +54,10 @@ def test_resolve_adapter_errors_clearly(tmp_path):
 def test_cli_eval_variants_and_missing_math_path(tmp_path, capsys):
     from lsrl.cli import main
     Trainer(TrainConfig(**TINY, mode="outcome"), tmp_path / "run").train()
-    assert main(["eval", "--model", "tiny-random", "--limit", "2", "--max-new-tokens", "3", "--out", str(tmp_path / "o"),
+    assert main(["eval", "--model", "tiny-random", "--limit", "2", "--max-new-tokens", "3",
+                 "--out", str(tmp_path / "o"),
                  "--variant", "base=base@2", "--variant", f"tuned={tmp_path / 'run'}@2"]) == 0
     out = capsys.readouterr().out
     assert "| base | 2 |" in out and "| tuned | 2 |" in out
-    with pytest.raises(SystemExit, match="never downloaded"): main(["eval", "--data", "math", "--out", str(tmp_path / "o2")])
+    with pytest.raises(SystemExit, match="never downloaded"):
+        main(["eval", "--data", "math", "--out", str(tmp_path / "o2")])

@@ -1,4 +1,4 @@
-"""spec/huginn.md §15: golden values produced by the reference implementation (fp32, CPU)."""
+"""Golden values produced by the Huginn reference implementation on the fixture of tests/golden.py (fp32, CPU)."""
 import pytest
 import torch
 from golden import golden_inputs, golden_model

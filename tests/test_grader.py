@@ -20,7 +20,8 @@ def expected(req):
 
 
 def grader(server, **kw):
-    kw = dict(dict(api_key=KEY, base_url=server.base_url, backoff_base=0.001, backoff_max=0.05, timeout=5, seed=0), **kw)
+    kw = dict(dict(api_key=KEY, base_url=server.base_url, backoff_base=0.001, backoff_max=0.05, timeout=5, seed=0),
+              **kw)
     return NanoGrader(**kw)
 
 
@@ -41,7 +42,8 @@ def test_happy_path_scores_and_accounting(server):
         assert (res.calls, res.retries, res.failures, res.fallback) == (3, 0, 0, False)
     s = g.stats
     assert s.calls == server.requests == 15 and server.auth_headers == 15 and s.trajectories == 5
-    assert s.prompt_tokens > 0 and s.cost_usd == pytest.approx((s.prompt_tokens * 0.10 + s.completion_tokens * 0.40) / 1e6)
+    assert s.prompt_tokens > 0
+    assert s.cost_usd == pytest.approx((s.prompt_tokens * 0.10 + s.completion_tokens * 0.40) / 1e6)
 
 
 @pytest.mark.parametrize("fault", ["429", "500", "503", "drop", "malformed", "schema", "count"])
@@ -115,7 +117,8 @@ def test_cache_makes_regrading_free(server, tmp_path):
     g2 = grader(server, cache_path=tmp_path / "grades.sqlite")
     again = g2.grade_all(reqs)
     assert server.requests == n and g2.stats.calls == 0 and g2.stats.cache_hits == 18
-    assert [r.iqs for r in again] == [r.iqs for r in first] and [r.final_correct for r in again] == [r.final_correct for r in first]
+    assert [r.iqs for r in again] == [r.iqs for r in first]
+    assert [r.final_correct for r in again] == [r.final_correct for r in first]
     # a different prompt version or model is a different entry
     g3 = grader(server, cache_path=tmp_path / "grades.sqlite", model="gpt-4.1-mini")
     g3.grade_all(reqs[:1])
@@ -134,7 +137,8 @@ def test_cache_is_safe_with_concurrent_writer_processes(tmp_path):
     procs = [ctx.Process(target=_writer, args=(str(path), w, 150)) for w in range(4)]
     for p in procs: p.start()
     for p in procs: p.join(300)
-    assert all(p.exitcode == 0 for p in procs), f"writer exit codes {[p.exitcode for p in procs]} (None: still running after 300 s)"
+    assert all(p.exitcode == 0 for p in procs), \
+        f"writer exit codes {[p.exitcode for p in procs]} (None: still running after 300 s)"
     c = GradeCache(path)
     assert len(c) == 600 and json.loads(c.get(GradeCache.key(worker=3, i=149))) == {"w": 3, "i": 149}
 
@@ -163,8 +167,9 @@ def test_concurrency_limit_is_global():
 
 def test_user_templates_and_rule_final_checker(server, tmp_path):
     tpl = tmp_path / "process.txt"
-    tpl.write_text("Grade each depth as JSON (fields depth_index, extracted_final_answer, answer_correctness, IQS, PS).\n"
-                   "Problem: {problem}\nGround-truth final answer: {ground_truth}\nThere are {num_depths} depths:\n{snapshots}\n")
+    tpl.write_text("Grade each depth as JSON (fields depth_index, extracted_final_answer, answer_correctness, IQS, "
+                   "PS).\nProblem: {problem}\nGround-truth final answer: {ground_truth}\n"
+                   "There are {num_depths} depths:\n{snapshots}\n")
     g = grader(server, process_template=tpl, final_checker="rule")
     req = requests(1)[0]
     res = g.grade(req)

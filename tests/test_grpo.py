@@ -4,18 +4,20 @@ import json, math, os, signal, subprocess, sys, time
 import pytest
 from pathlib import Path
 import torch
-from lsrl.grpo import Trainer, TrainConfig, add_core_lora, tiny_model_and_tokenizer, trainable_report
+from lsrl.adapters import add_core_lora, trainable_report
+from lsrl.models import tiny_model_and_tokenizer
+from lsrl.trainer import Trainer, TrainConfig
 
-TINY = dict(model="tiny-random", num_steps=2, group_size=2, prompts_per_update=2, micro_batches=1, max_new_tokens=6, train_size=8,
-            grader="symbolic", lr=1e-3, seed=3)
+TINY = dict(model="tiny-random", num_steps=2, group_size=2, prompts_per_update=2, micro_batches=1, max_new_tokens=6,
+            train_size=8, grader="symbolic", lr=1e-3, seed=3)
 TIMING = ("peak_memory_mb",)  # and every time_* key
 
 
 def test_lora_count_and_int_depth_gives_no_core_gradient():
     model, _ = tiny_model_and_tokenizer()
     pm = add_core_lora(model)
-    E, I = 64, 128
-    assert trainable_report(pm)["trainable_params"] == 4 * 8 * ((E + 3 * E) + (E + E) + (E + 2 * I) + (I + E))
+    E, M = 64, 128   # embedding width, MLP width
+    assert trainable_report(pm)["trainable_params"] == 4 * 8 * ((E + 3 * E) + (E + E) + (E + 2 * M) + (M + E))
     for p in pm.parameters():
         if p.requires_grad: torch.nn.init.normal_(p, std=0.02)  # LoRA B starts at zero; make every factor live
     ids = torch.randint(0, 200, (1, 6))
@@ -27,16 +29,18 @@ def test_lora_count_and_int_depth_gives_no_core_gradient():
 
 def test_rollout_logprobs_replay_with_the_state_table(tmp_path):
     tr = Trainer(TrainConfig(**TINY, updates=0), tmp_path)
-    ro = tr.rollout(tr.problems[0], update=0)
-    replay = tr.completion_logps(ro, grad=False)
+    ro = tr.mode.rollout(tr.problems[0], update=0)
+    replay = tr.mode.logps(ro, grad=False)
     assert torch.allclose(replay[ro.mask], ro.logprobs[ro.mask].float(), atol=1e-4)
 
 
 def test_nonfinite_loss_skips_the_update(tmp_path, monkeypatch):
-    import lsrl.grpo as G
+    import lsrl.trainer as T
     tr = Trainer(TrainConfig(**TINY, updates=1, mode="lsrl"), tmp_path)
     before = [p.detach().clone() for p in tr.params]
-    monkeypatch.setattr(G, "policy_loss", lambda *a, **k: (torch.tensor(float("nan"), requires_grad=True), dict(kl=0.0, clip_low=0.0, clip_high=0.0)))
+    def nan_loss(*a, **k):
+        return torch.tensor(float("nan"), requires_grad=True), dict(kl=0.0, clip_low=0.0, clip_high=0.0)
+    monkeypatch.setattr(T, "policy_loss", nan_loss)
     m = tr.train()[0]
     assert m["skipped_nonfinite"] == 1 and all(torch.equal(a, b) for a, b in zip(before, tr.params))
 
@@ -49,7 +53,8 @@ def test_lsrl_update_with_the_local_grader_server(tmp_path):
         tr = Trainer(TrainConfig(**{**TINY, "grader": "nano"}, updates=1, mode="lsrl"), tmp_path, grader=grader)
         m = tr.train()[0]
     assert m["grader_calls"] >= 6 and "iqs_d1" in m and "ps_d2" in m and m["skipped_nonfinite"] == 0
-    assert json.loads((tmp_path / "samples.jsonl").read_text().splitlines()[0])["samples"][0]["snapshots"][0]["depth"] == 1
+    first = json.loads((tmp_path / "samples.jsonl").read_text().splitlines()[0])
+    assert first["samples"][0]["snapshots"][0]["depth"] == 1
 
 
 def test_killed_run_resumes_exactly(tmp_path):
@@ -64,7 +69,8 @@ def test_killed_run_resumes_exactly(tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 240
     while not (run / "ckpt-000002").exists() and proc.poll() is None and time.time() < deadline: time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL); proc.wait()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
     assert (run / "ckpt-000002").exists()  # killed at or after update 2 (possibly mid-way through update 3)
     resumed = Trainer(cfg, run)
     hist = resumed.train()
@@ -80,13 +86,14 @@ def _strip(h): return [{k: v for k, v in m.items() if k not in TIMING and not k.
 
 @pytest.mark.parametrize("model", ["tiny-qwen2", "tiny-random"])
 def test_hrpo_short_run_logs_hidden_ratios_and_trains_the_gate(tmp_path, model):
-    cfg = TrainConfig(**{**TINY, "model": model, "lr": None, "max_new_tokens": 8}, mode="hrpo", updates=2, lr_schedule="constant")
+    cfg = TrainConfig(**{**TINY, "model": model, "lr": None, "max_new_tokens": 8}, mode="hrpo", updates=2,
+                      lr_schedule="constant")
     tr = Trainer(cfg, tmp_path)
     assert [(g["name"], g["lr"], g["weight_decay"]) for g in tr.opt.param_groups] == [
         ("lora", 5e-6, 0.1), ("gate_weights", 1e-4, 0.1), ("gate_biases", 1e-4, 0.0), ("Lambda", 1e-3, 0.0)]
     lam = tr.gate.Lambda.detach().clone()
-    hist = tr.train()
-    rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    tr.train()
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 2
     for m in rows:
         for k in ("hidden_ratio_hrpo", "hidden_ratio_think", "gate_a_think", "gate_i_think", "loss", "kl", "grad_norm"):
@@ -99,20 +106,22 @@ def test_hrpo_short_run_logs_hidden_ratios_and_trains_the_gate(tmp_path, model):
 
 def test_hrpo_replay_reproduces_the_rollout_on_huginn(tmp_path):
     tr = Trainer(TrainConfig(**{**TINY, "max_new_tokens": 8}, mode="hrpo", updates=0), tmp_path)
-    ro = tr.rollout(tr.problems[0], update=0)
+    ro = tr.mode.rollout(tr.problems[0], update=0)
     assert ro.hybrid.thinking_mask.any()
-    lp = tr.completion_logps(ro, grad=False)
+    lp = tr.mode.logps(ro, grad=False)
     assert torch.allclose(lp[ro.mask], ro.logprobs[ro.mask].float(), atol=1e-4)
     with tr.model.disable_adapter():  # the token-only reference differs: the policy saw mixed inputs
-        ref = tr.completion_logps(ro, grad=False, reference=True)
+        ref = tr.mode.logps(ro, grad=False, reference=True)
     assert not torch.allclose(ref[ro.mask], lp[ro.mask], atol=1e-6)
 
 
 def test_hrpo_resume_equals_uninterrupted(tmp_path):
     cfg = TrainConfig(**{**TINY, "lr": None}, mode="hrpo", updates=2)
-    full = Trainer(cfg, tmp_path / "full"); ref = full.train()
-    first = Trainer(cfg.replace(updates=1), tmp_path / "split"); first.train()
-    second = Trainer(cfg, tmp_path / "split"); hist = second.train()
+    full = Trainer(cfg, tmp_path / "full")
+    ref = full.train()
+    Trainer(cfg.replace(updates=1), tmp_path / "split").train()
+    second = Trainer(cfg, tmp_path / "split")
+    hist = second.train()
     assert _strip(hist) == _strip(ref)
     for a, b in zip(full.params, second.params): assert torch.equal(a, b)
     assert second.sched.last_epoch == full.sched.last_epoch == 2
@@ -120,8 +129,8 @@ def test_hrpo_resume_equals_uninterrupted(tmp_path):
 
 def test_num_iterations_takes_several_steps_on_one_generation_batch(tmp_path):
     tr = Trainer(TrainConfig(**TINY, mode="lsrl", num_iterations=3, updates=1), tmp_path)
-    ro = tr.rollout(tr.problems[0], update=0)
-    old = tr.completion_logps(ro, grad=False)      # what the update stores as old log-probs
+    ro = tr.mode.rollout(tr.problems[0], update=0)
+    old = tr.mode.logps(ro, grad=False)      # what the update stores as old log-probs
     assert torch.allclose(old[ro.mask], ro.logprobs[ro.mask].float(), atol=1e-4)
     m = tr.train()[0]
     assert m["optimizer_steps"] == 3 and tr.sched.last_epoch == 3
@@ -138,20 +147,22 @@ def test_grading_overlaps_the_next_rollout(tmp_path):
             if WaitingGrader.calls == 1:  # the first micro-batch's grading finishes only once the second rollout began
                 assert second_started.wait(60), "grading blocked the next micro-batch's rollout"
             return super().grade_all(reqs)
-    tr = Trainer(TrainConfig(**{**TINY, "prompts_per_update": 2, "micro_batches": 2}, mode="outcome", updates=1), tmp_path, grader=WaitingGrader())
+    tr = Trainer(TrainConfig(**{**TINY, "prompts_per_update": 2, "micro_batches": 2}, mode="outcome", updates=1),
+                 tmp_path, grader=WaitingGrader())
     seen = []
-    orig = tr.rollout
+    orig = tr.mode.rollout
     def rollout(p, u):
         seen.append(p.id)
         if len(seen) == 2: second_started.set()
         return orig(p, u)
-    tr.rollout = rollout
+    tr.mode.rollout = rollout
     assert tr.train()[0]["skipped_nonfinite"] == 0 and WaitingGrader.calls == 2
 
 
 @pytest.mark.parametrize("loss_type,scale", [("dapo", "batch"), ("bnpo", "group"), ("grpo", "none")])
 def test_other_loss_types_and_scalings_update(tmp_path, loss_type, scale):
-    m = Trainer(TrainConfig(**TINY, mode="lsrl", loss_type=loss_type, scale_rewards=scale, updates=1), tmp_path).train()[0]
+    cfg = TrainConfig(**TINY, mode="lsrl", loss_type=loss_type, scale_rewards=scale, updates=1)
+    m = Trainer(cfg, tmp_path).train()[0]
     assert m["skipped_nonfinite"] == 0 and math.isfinite(m["loss"]) and m["grad_norm"] > 0
 
 
@@ -159,16 +170,18 @@ def test_mode_defaults_are_recorded_and_follow_the_mode_set_on_the_command_line(
     from lsrl.cli import build_parser, train_config
     (tmp_path / "c.toml").write_text("num_steps = 2\n")
     cfg = train_config(build_parser().parse_args(["train", "--config", str(tmp_path / "c.toml"), "--set", "mode=hrpo"]))
-    assert (cfg.lr, cfg.beta, cfg.loss_type, cfg.scale_rewards, cfg.adaptive_kl) == (5e-6, 0.005, "grpo", "group", False)
+    assert (cfg.lr, cfg.beta, cfg.loss_type, cfg.scale_rewards, cfg.adaptive_kl) == \
+        (5e-6, 0.005, "grpo", "group", False)
     cfg.save(tmp_path / "saved.toml")
     text = (tmp_path / "saved.toml").read_text()
     assert "loss_type = \"grpo\"" in text and "beta = 0.005" in text and "scale_rewards = \"group\"" in text
-    with pytest.raises(Exception, match="modes outcome and lsrl train Huginn"): TrainConfig(mode="lsrl", model="tiny-qwen2")
+    with pytest.raises(Exception, match="can only train Huginn"): TrainConfig(mode="lsrl", model="tiny-qwen2")
 
 
 def test_int8_needs_cuda(tmp_path):
     if torch.cuda.is_available(): pytest.skip("CUDA present")
-    with pytest.raises(ValueError, match="int8=True needs CUDA"): Trainer(TrainConfig(**TINY, int8=True, device="cpu"), tmp_path)
+    with pytest.raises(ValueError, match="int8=True needs CUDA"):
+        Trainer(TrainConfig(**TINY, int8=True, device="cpu"), tmp_path)
 
 
 @pytest.mark.cuda

@@ -61,7 +61,8 @@ def tiny_hf(kind, vocab):
     torch.manual_seed(0)
     common = dict(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                   num_key_value_heads=2, max_position_embeddings=256)
-    return (Qwen2ForCausalLM(Qwen2Config(**common)) if kind == "qwen2" else LlamaForCausalLM(LlamaConfig(**common))).eval()
+    model = Qwen2ForCausalLM(Qwen2Config(**common)) if kind == "qwen2" else LlamaForCausalLM(LlamaConfig(**common))
+    return model.eval()
 
 
 def padded_prompts(tok):
@@ -76,7 +77,7 @@ def padded_prompts(tok):
 def test_rollout_cache_replay_and_gradients(kind):
     tok = byte_tokenizer()
     model = tiny_hf(kind, len(tok))
-    gate = HybridGate(64, r_min=0.3, generator=torch.Generator().manual_seed(0))  # a strong latent share, to make it matter
+    gate = HybridGate(64, r_min=0.3, generator=torch.Generator().manual_seed(0))  # a strong latent share: it matters
     ids, mask = padded_prompts(tok)
     kw = dict(attention_mask=mask, max_new_tokens=10, tracker=MarkerTracker(tok), temperature=0.8, top_k=20,
               stop_tokens=[tok.eos_token_id])
@@ -119,7 +120,8 @@ def test_huginn_host_rollout_and_replay():
     host = lambda: HuginnHost(model, num_steps=3, generator=torch.Generator().manual_seed(5))
     kw = dict(attention_mask=mask, max_new_tokens=8, tracker=MarkerTracker(tok), temperature=0.8, top_k=20)
     ro = hybrid_rollout(model, gate, ids, host=host(), generator=torch.Generator().manual_seed(2), **kw)
-    ref = hybrid_rollout(model, gate, ids, host=host(), generator=torch.Generator().manual_seed(2), use_cache=False, **kw)
+    ref = hybrid_rollout(model, gate, ids, host=host(), generator=torch.Generator().manual_seed(2), use_cache=False,
+                         **kw)
     assert torch.equal(ro.sequences, ref.sequences) and ro.state_table is not None
     replay_host = HuginnHost(model, num_steps=3, state_table=ro.state_table)
     lp = replay_logps(model, gate, ro, host=replay_host)
@@ -136,14 +138,15 @@ def test_hidden_ratios_on_hand_made_values():
     think = torch.tensor([[False, True, True, False, False], [False, True, False, False, False]])
     cm = torch.tensor([[True, True, True, False], [True, True, True, True]])
     ro = HybridRollout(sequences=torch.zeros(2, 5, dtype=torch.long), attention_mask=torch.ones(2, 5, dtype=torch.long),
-                       latents=torch.zeros(2, 4, 3), thinking_mask=think, a_mean=a, i_mean=i, b_mean=b, completion_mask=cm,
-                       rollout_logps=torch.zeros(2, 4), prompt_length=P, temperature=1.0)
+                       latents=torch.zeros(2, 4, 3), thinking_mask=think, a_mean=a, i_mean=i, b_mean=b,
+                       completion_mask=cm, rollout_logps=torch.zeros(2, 4), prompt_length=P, temperature=1.0)
     m = hrpo_metrics(ro, ["x #### 1", "no marker"])
     mixed = torch.tensor([0.6, 0.8, 0.5, 0.5, 0.6])  # every a_mean < 1, post-stop padding included (authors' metric)
     assert m["hidden_ratio_hrpo"] == pytest.approx(torch.sqrt(1 - mixed ** 2).mean().item())
     # corrected: real thinking tokens = thinking and fed with a scored successor: (0, j=0), (0, j=1), (1, j=0)
     assert m["hidden_ratio_think"] == pytest.approx((0.4 + 0.3 + 0.5) / 3)
-    assert m["gate_a_think"] == pytest.approx((0.6 + 0.8 + 0.6) / 3) and m["gate_i_think"] == pytest.approx((0.5 + 0.5 + 0.7) / 3)
+    assert m["gate_a_think"] == pytest.approx((0.6 + 0.8 + 0.6) / 3)
+    assert m["gate_i_think"] == pytest.approx((0.5 + 0.5 + 0.7) / 3)
     assert m["think_frac"] == pytest.approx(3 / 5) and m["answer_marker_rate"] == 0.5
     none = hrpo_metrics(HybridRollout(**{**ro.__dict__, "thinking_mask": torch.zeros_like(think)}))
     assert none["hidden_ratio_think"] is None and none["think_frac"] == 0.0

@@ -44,7 +44,8 @@ def test_snapshot_stops_are_masked(tiny):
     snap = decode_snapshots(tiny, prompt, 3, 6, state_table=table, stop_tokens=[stop])
     for b in range(2):
         for j, k in enumerate(snap.depths):
-            naive = tiny.generate(prompt[b:b + 1], num_steps=k, max_new_tokens=6, state_table=table[b:b + 1], stop_tokens=[stop])
+            naive = tiny.generate(prompt[b:b + 1], num_steps=k, max_new_tokens=6, state_table=table[b:b + 1],
+                                  stop_tokens=[stop])
             n = naive.new_tokens.shape[1]  # generate stops early once every row stopped; snapshots pad to N
             assert snap.tokens[b, j, :n].tolist() == naive.new_tokens[0].tolist()
             assert snap.mask[b, j, :n].tolist() == naive.completion_mask[0].tolist() and not snap.mask[b, j, n:].any()

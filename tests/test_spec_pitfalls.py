@@ -99,7 +99,8 @@ def test_rope_interleaved_pairs_fp32(gm, ref_r1, monkeypatch):
     assert apply_rope(x.bfloat16(), rope_table(16, 7)).dtype == torch.bfloat16
 
     def rotate_half(x, freqs):
-        cos = torch.cat([freqs[..., 0], freqs[..., 0]], -1); sin = torch.cat([freqs[..., 1], freqs[..., 1]], -1)
+        cos = torch.cat([freqs[..., 0], freqs[..., 0]], -1)
+        sin = torch.cat([freqs[..., 1], freqs[..., 1]], -1)
         x1, x2 = x.float().chunk(2, -1)
         return (x.float() * cos + torch.cat([-x2, x1], -1) * sin).type_as(x)
     monkeypatch.setattr(H, "apply_rope", rotate_half)
@@ -140,7 +141,8 @@ def test_split_orders_qkv_and_gate_up(gm, ref_r1, monkeypatch):
     mlp = gm.transformer.core_block[0].mlp
     g, u = mlp.fc.weight.split(128, 0)
     assert torch.allclose(mlp(x), mlp.proj(F.silu(F.linear(x, g)) * F.linear(x, u)), atol=1e-6)
-    monkeypatch.setattr(H.GatedMLP, "forward", lambda self, x: self.proj(F.silu(self.fc(x).chunk(2, -1)[1]) * self.fc(x).chunk(2, -1)[0]))
+    monkeypatch.setattr(H.GatedMLP, "forward",
+                        lambda self, x: self.proj(F.silu(self.fc(x).chunk(2, -1)[1]) * self.fc(x).chunk(2, -1)[0]))
     assert abs(delta_at_r1(gm, ref_r1) - 0.027) < 0.006
 
 
@@ -248,7 +250,8 @@ def test_eval_and_explicit_num_steps(tiny):
     finally: tiny.eval()
     assert len(depths) > 1
     with pytest.raises(RuntimeError, match="eval"):
-        tiny.train(); tiny.generate(ids, num_steps=2, max_new_tokens=1)
+        tiny.train()
+        tiny.generate(ids, num_steps=2, max_new_tokens=1)
     tiny.eval()
 
 
@@ -275,7 +278,8 @@ def test_int_num_steps_gives_no_core_gradient(tiny):
 # 17
 def test_labels_not_shifted(tiny):
     ids = torch.randint(0, 256, (2, 6))
-    labels = torch.randint(0, 256, (2, 6)); labels[0, :2] = -100
+    labels = torch.randint(0, 256, (2, 6))
+    labels[0, :2] = -100
     out = tiny(ids, num_steps=2, labels=labels, generator=torch.Generator().manual_seed(0))
     assert torch.allclose(out.loss, F.cross_entropy(out.logits.view(-1, 256), labels.view(-1), ignore_index=-100))
 
@@ -300,7 +304,8 @@ def test_tokenizer_eos_and_huginn_role():
     tok = byte_tokenizer()
     ids = tok("2+2")["input_ids"]
     assert ids[0] == tok.bos_token_id and ids[-1] == tok.eos_token_id  # EOS appended: drop it for prompts
-    text = render_chat([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}], add_generation_prompt=True)
+    text = render_chat([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+                       add_generation_prompt=True)
     assert "<|begin_header|>Huginn<|end_header|>\n\nhello<|end_turn|>" in text and "assistant" not in text
     chat_ids = tok(text, add_special_tokens=False)["input_ids"]
     assert chat_ids.count(tok.bos_token_id) == 1 and chat_ids[-1] != tok.eos_token_id

@@ -1,11 +1,12 @@
-"The shipped tiny models (Huginn and the causal LM): present in the package, loadable by name, better with depth, and regenerable by command."
+"""The shipped tiny models (Huginn and the causal LM): present in the package, loadable by name, better with depth,
+and regenerable by command."""
 import json, subprocess, sys
-from pathlib import Path
 import pytest
 import torch
-from lsrl.grpo import TrainConfig, load_model_and_tokenizer
+from lsrl.models import load_model_and_tokenizer
+from lsrl.trainer import TrainConfig
 from lsrl.huginn import HuginnForCausalLM
-from lsrl.tiny import TINY_CAUSAL_DIR, TINY_DIR, load_tiny, tiny_report
+from lsrl.models import TINY_CAUSAL_DIR, TINY_DIR, load_tiny, tiny_report
 
 
 @pytest.mark.parametrize("folder", [TINY_DIR, TINY_CAUSAL_DIR])
@@ -40,7 +41,7 @@ def test_tiny_by_name_is_the_shipped_model_and_tiny_random_is_not():
 def test_tiny_causal_by_name_is_the_shipped_causal_lm_and_solves_part_of_its_task():
     from transformers import Qwen2ForCausalLM
     from lsrl.evaluate import evaluate
-    from lsrl.tiny import tiny_problems
+    from lsrl.models import tiny_problems
     m, tok = load_model_and_tokenizer("tiny-causal")
     assert isinstance(m, Qwen2ForCausalLM) and not m.training and m.config.num_hidden_layers == 6
     rep = tiny_report(TINY_CAUSAL_DIR)
@@ -53,21 +54,23 @@ def test_tiny_causal_by_name_is_the_shipped_causal_lm_and_solves_part_of_its_tas
 
 def test_regenerate_command_writes_a_loadable_checkpoint(tmp_path):
     out = tmp_path / "tiny"
-    p = subprocess.run([sys.executable, "-m", "lsrl.tiny", "--out", str(out), "--steps", "2", "--batch-size", "2", "--eval-problems", "2"],
-                       capture_output=True, text=True, timeout=600)
+    p = subprocess.run([sys.executable, "-m", "lsrl.tiny", "--out", str(out), "--steps", "2", "--batch-size", "2",
+                        "--eval-problems", "2"], capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-2000:]
     assert "held-out pass@1" in p.stdout
     rep = json.loads((out / "report.json").read_text())
-    assert rep["config"]["steps"] == 2 and len(rep["loss"]) == 2 and sorted(map(int, rep["depth_accuracy"])) == [1, 2, 4, 8, 16]
+    assert rep["config"]["steps"] == 2 and len(rep["loss"]) == 2
+    assert sorted(map(int, rep["depth_accuracy"])) == [1, 2, 4, 8, 16]
     model, tok = load_tiny(out)
-    assert model.config.n_embd == 128 and tok.decode(tok("7 + 5 = 12")["input_ids"], skip_special_tokens=True) == "7 + 5 = 12"
+    assert model.config.n_embd == 128
+    assert tok.decode(tok("7 + 5 = 12")["input_ids"], skip_special_tokens=True) == "7 + 5 = 12"
 
 
 def test_regenerate_command_trains_the_causal_lm(tmp_path):
     from transformers import Qwen2ForCausalLM
     out = tmp_path / "causal"
-    p = subprocess.run([sys.executable, "-m", "lsrl.tiny", "--arch", "qwen2", "--out", str(out), "--steps", "2", "--batch-size", "2",
-                        "--eval-problems", "2"], capture_output=True, text=True, timeout=600)
+    p = subprocess.run([sys.executable, "-m", "lsrl.tiny", "--arch", "qwen2", "--out", str(out), "--steps", "2",
+                        "--batch-size", "2", "--eval-problems", "2"], capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-2000:]
     rep = json.loads((out / "report.json").read_text())
     assert rep["config"]["arch"] == "qwen2" and "accuracy" in rep and "depth_accuracy" not in rep
