@@ -1,5 +1,6 @@
-"""spec/huginn.md §14: one test per "easy to get wrong" item. Mutation tests patch one mistake into the model and
-check the golden fixture moves by the amount the spec lists (so these values would catch the mistake)."""
+"""One test per detail of Huginn that is easy to get wrong. Mutation tests patch one such mistake into the model and
+check that the golden fixture's outputs move by the amount the reference implementation showed (so these values
+would catch the mistake)."""
 import math
 import pytest
 import torch
