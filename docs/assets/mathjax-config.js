@@ -6,6 +6,7 @@ window.MathJax = {
     displayMath: [["$$", "$$"], ["\\[", "\\]"]],
     processEscapes: true,
   },
-  options: { enableMenu: false },
+  // the copy-button text of a code cell is raw source, never math
+  options: { enableMenu: false, ignoreHtmlClass: "tex2jax_ignore|clipboard-copy-txt" },
   svg: { fontCache: "global" },
 };
