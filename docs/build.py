@@ -23,9 +23,9 @@
 `nbdev-docs` (Quarto, nbs/_quarto.yml) stays the path for machines that have Quarto.
 
 Usage: python docs/build.py [--site-dir _site] [--work-dir _mkdocs] [--jobs 2] [--only GLOB ...] [--exclude GLOB ...]
-                            [--no-site]
+                            [--start-jobs 1] [--no-site]
 """
-import argparse, fnmatch, hashlib, html, json, logging, os, re, shutil, sys, time, traceback
+import argparse, fnmatch, hashlib, html, json, logging, os, re, shutil, sys, threading, time, traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -502,11 +502,25 @@ def kernel_env() -> dict:
             "PYDEVD_DISABLE_FILE_VALIDATION": "1"}   # no debugger warning on the kernels' stderr
 
 
-def execute_all(pages: list, timeout: int, flags: set, work: Path, jobs: int) -> list:
-    """Steps 1 and 2 for every page, `jobs` kernels at once; a notebook that fails does not stop the others (as with
-    nbdev-test). Returns (page, processed notebook or None); a failed page has `error` set (the short report) and its
-    whole traceback in work/logs/<notebook>.error.txt."""
+def execute_all(pages: list, timeout: int, flags: set, work: Path, jobs: int, start_jobs: int = None) -> list:
+    """Steps 1 and 2 for every page, `jobs` kernels at once (`start_jobs` of them until a line arrives on stdin or
+    stdin closes); a notebook that fails does not stop the others (as with nbdev-test). Returns (page, processed
+    notebook or None); a failed page has `error` set (the short report) and its whole traceback in
+    work/logs/<notebook>.error.txt."""
+    jobs = max(1, jobs)
+    start_jobs = min(jobs, max(1, start_jobs or jobs))
+    gate = threading.Semaphore(start_jobs)
+    if start_jobs < jobs:
+        def more():
+            sys.stdin.readline()
+            log(f"now {jobs} kernel(s)")
+            for _ in range(jobs - start_jobs): gate.release()
+        threading.Thread(target=more, daemon=True).start()
+
     def one(p):
+        with gate: return one_page(p)
+
+    def one_page(p):
         t0 = time.time()
         try:
             r = build_page(p, timeout, flags, work)
@@ -524,7 +538,7 @@ def execute_all(pages: list, timeout: int, flags: set, work: Path, jobs: int) ->
             return p, None
         log(f"{p.rel}: {p.seconds:.0f}s" + (f", {len(p.skipped)} cell(s) not run" if p.skipped else ""))
         return r
-    with ThreadPoolExecutor(max(1, jobs)) as ex:
+    with ThreadPoolExecutor(jobs) as ex:
         futures = [ex.submit(one, p) for p in pages]
         try: return [f.result() for f in futures]
         except BaseException:   # Ctrl-C: nothing new starts; running kernels finish their notebook
@@ -538,7 +552,8 @@ def failures_report(pages: list, work: Path) -> str:
             + f"\n\n(whole tracebacks: {work / 'logs'}/*.error.txt)")
 
 
-def build(site_dir: Path, work: Path, jobs: int = 2, only=(), exclude=(), timeout: int = None, site: bool = True):
+def build(site_dir: Path, work: Path, jobs: int = 2, only=(), exclude=(), timeout: int = None, site: bool = True,
+          start_jobs: int = None):
     """Execute every notebook, then (`site`) render the site: returns the pages built. Raises RuntimeError when a
     notebook fails (after all of them ran; the message is `failures_report`) or when the site cannot be built.
     work/execution.json records every notebook's outcome either way."""
@@ -555,10 +570,11 @@ def build(site_dir: Path, work: Path, jobs: int = 2, only=(), exclude=(), timeou
     if work.exists(): shutil.rmtree(work)
     docs = work / "pages"   # mkdocs' docs_dir; beside it logs/ (each kernel's stderr), execution.json, manifest.json
     docs.mkdir(parents=True)
-    log(f"executing {len(pages)} notebooks with {jobs} kernel(s), {timeout}s per cell, not running cells flagged "
+    kernels = f"{start_jobs} kernel(s), then {jobs}" if start_jobs and start_jobs < jobs else f"{jobs} kernel(s)"
+    log(f"executing {len(pages)} notebooks with {kernels}, {timeout}s per cell, not running cells flagged "
         f"{sorted(flags)} (and eval: false, skip_exec)")
     t0 = time.time()
-    done = execute_all(pages, timeout, flags, work, jobs)
+    done = execute_all(pages, timeout, flags, work, jobs, start_jobs)
     executed = dict(jobs=jobs, cell_timeout=timeout, flags=sorted(flags), seconds=round(time.time() - t0, 1),
                     notebooks=[dict(source=p.rel.as_posix(), ok=not p.error, seconds=round(p.seconds, 1),
                                     skipped=p.skipped, error=p.error, sha1=p.sha1) for p in pages])
@@ -617,13 +633,16 @@ def main(argv=None):
     ap.add_argument("--work-dir", default=str(ROOT / "_mkdocs"),
                     help="processed notebooks for mkdocs, logs, execution.json (default _mkdocs)")
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("DOCS_JOBS", 2)), help="notebooks executed at once")
+    ap.add_argument("--start-jobs", type=int, default=None,
+                    help="notebooks at once until a line arrives on stdin (or it closes), then --jobs: the test suite "
+                         "builds beside its other tests and says when they are done")
     ap.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: pyproject cell_timeout)")
     ap.add_argument("--only", nargs="*", default=(), help="only notebooks matching these globs (relative to nbs/)")
     ap.add_argument("--exclude", nargs="*", default=(), help="leave out notebooks matching these globs")
     ap.add_argument("--no-site", action="store_true", help="only execute the notebooks (no mkdocs)")
     a = ap.parse_args(argv)
     try: build(Path(a.site_dir).resolve(), Path(a.work_dir).resolve(), a.jobs, a.only, a.exclude, a.timeout,
-               site=not a.no_site)
+               site=not a.no_site, start_jobs=a.start_jobs)
     except RuntimeError as e:
         print(f"\n{e}", file=sys.stderr)
         return 1

@@ -94,3 +94,28 @@ def test_page_from_a_notebook(b, tmp_path, monkeypatch):
     assert "snapshot text" in widget["text/html"] and "depth: <b>3</b>" in widget["text/html"]
     assert (page.plots, page.widgets) == (1, 1)
     assert "widgets" not in processed.get("metadata", {})                          # no widget state (needs a CDN)
+
+
+@pytest.mark.slow
+def test_a_failing_cell_fails_its_notebook_with_a_short_report(b, tmp_path, monkeypatch):
+    "The others still run; the report names the notebook, the cell (as numbered in the file) and the last frames."
+    write_nb(tmp_path / "nbs" / "00_bad.ipynb", [
+        ("markdown", "# Bad"),
+        ("code", "def f(x):\n    assert x > 0, 'x must be positive, not ' + repr(x) + '.' * 5000\n    return x"),
+        ("code", "f(1)"),
+        ("code", "# the failing cell\nf(-1)"),
+        ("code", "raise RuntimeError('a cell after the failure ran')"),
+    ])
+    write_nb(tmp_path / "nbs" / "01_ok.ipynb", [("code", "1 + 1")])
+    monkeypatch.chdir(ROOT)
+    for k, v in b.kernel_env().items(): monkeypatch.setenv(k, v)
+    pages = b.find_notebooks(tmp_path / "nbs")
+    done = b.execute_all(pages, 120, {"notest", "slow", "cuda"}, tmp_path / "work", 2)
+    bad, ok = pages
+    assert done[0][1] is None and done[1][1] is not None and not ok.error
+    head, *frames = bad.error.splitlines()
+    assert head.startswith("00_bad.ipynb, cell 4 of 5 (`# the failing cell`): AssertionError: x must be positive, "
+                           "not -1") and len(head) < 400
+    assert any("----> 2 f(-1)" in x for x in frames) and len(frames) < 30
+    assert "a cell after the failure ran" not in (tmp_path / "work" / "logs" / "00_bad.ipynb.error.txt").read_text()
+    assert b.failures_report(pages, tmp_path / "work").startswith("1 of 2 notebooks failed:\n\n00_bad.ipynb, cell 4")
