@@ -6,63 +6,95 @@ Docs: https://lsrl.github.io/lsrl/cli.html.md"""
 
 # %% ../nbs/11_cli.ipynb #a4555cf9
 from __future__ import annotations
-import argparse, sys, time
+import argparse, os, sys, time, traceback, typing
+from dataclasses import MISSING, fields
+from pathlib import Path
 from typing import Optional, Sequence
 
 import torch
 from . import __version__
-from .data import Problem, PromptFormat
-from .huginn import HuginnForCausalLM, load_tokenizer
+from .answers import check_answer, extract_number
+from .config import ConfigError, did_you_mean, read_config_file, type_name
+from .data import Problem, PromptFormat, check_source
+from .huginn import HuginnForCausalLM
 from .latents import collect_latents, decode_snapshots
-from .models import seeded_state_tables
+from .models import check_model_name, is_huginn_name, load_model_and_tokenizer, load_tiny, seeded_state_tables
+from .trainer import token_budget
 
 # %% auto #0
-__all__ = ['DEMO_PROMPT', 'demo_model', 'depth_report', 'print_depth_report', 'cmd_demo', 'eval_problems', 'demo_report',
-           'demo_training', 'train_config', 'cmd_train', 'cmd_eval', 'build_parser', 'main']
+__all__ = ['DEMO_PROMPT', 'DEMO_GOLD', 'USER_ERRORS', 'CommandError', 'demo_model', 'depth_report', 'print_depth_report',
+           'cmd_demo', 'eval_problems', 'demo_report', 'demo_training', 'train_config', 'check_train_inputs',
+           'cmd_train', 'cmd_eval', 'train_fields_help', 'build_parser', 'parse_command', 'error_line', 'main']
+
+# %% ../nbs/11_cli.ipynb #ec87861a
+class CommandError(ValueError):
+    "A mistake in the command line: `main` prints it in one line and exits with status 2."
 
 # %% ../nbs/11_cli.ipynb #730225ae
 DEMO_PROMPT = ("Jun has 33 shells. Jun shares the shells equally among 3 boxes and keeps one box. "
                "Then the number of shells becomes 3 times as large. How many shells does Jun have now?")
+DEMO_GOLD = "33"
 
 def demo_model(model: Optional[str] = None):
-    "(model, tokenizer): a checkpoint by hub id or folder, or (default) the tiny Huginn shipped with lsrl."
-    if model: return HuginnForCausalLM.from_pretrained(model).eval(), load_tokenizer(model)
-    from lsrl.models import load_tiny
-    return load_tiny()
+    "(model, tokenizer): a Huginn by name, hub id or folder, or (default) the tiny Huginn shipped with lsrl."
+    if not model: return load_tiny()
+    check_model_name(model)
+    if not is_huginn_name(model):
+        raise CommandError(f"--model {model}: the demo shows the depths of a recurrent-depth Huginn; use tiny, a "
+                           "Huginn checkpoint folder or a Huginn hub id")
+    m, tok = load_model_and_tokenizer(model)
+    return m.eval(), tok
 
 # %% ../nbs/11_cli.ipynb #c68a54e3
 def depth_report(model, tok, prompt: str = DEMO_PROMPT, depth: int = 8, max_new_tokens: int = 48,
-                 seed: int = 0) -> list[dict]:
-    "For every depth k: the snapshot text, the last prompt position's relative step and entropy, and the top token."
-    text = PromptFormat().render(Problem(prompt, "", "demo", "demo"))  # system prompt, question, instruction, chat
+                 seed: int = 0, gold: Optional[str] = None) -> list[dict]:
+    """For every depth k: the snapshot text, its answer (and whether it equals `gold`), the last prompt position's
+    relative step and entropy, and the top token."""
+    text = PromptFormat().render(Problem(prompt, gold or "", "demo", "demo"))  # system prompt, question, chat
     ids = torch.tensor([tok(text, add_special_tokens=False)["input_ids"]])
-    table = seeded_state_tables(model, [seed], ids.shape[1] + max_new_tokens)
+    budget = token_budget(model, max_new_tokens, ids.shape[1])      # what the block leaves (logged when cut)
+    table = seeded_state_tables(model, [seed], ids.shape[1] + budget)
     trace = collect_latents(model, ids, depth, input_states=table[:, :ids.shape[1]], positions="last")
-    snaps = decode_snapshots(model, ids, depth, max_new_tokens, state_table=table)
+    snaps = decode_snapshots(model, ids, depth, budget, state_table=table)
     texts = dict(zip(snaps.depths, snaps.texts(tok)[0]))
-    return [dict(depth=k, text=texts[k], rel_step=trace.rel_step[k, 0, -1].item(),
+    def answer(k):
+        if gold is None: return dict(answer=extract_number(texts[k]), correct=None)
+        c = check_answer(texts[k], gold)
+        return dict(answer=c.extracted, correct=c.correct)
+    return [dict(depth=k, text=texts[k], **answer(k), rel_step=trace.rel_step[k, 0, -1].item(),
                  entropy=trace.entropy[k, 0, -1].item(), top_token=tok.decode([trace.top_ids[k, 0, -1, 0].item()]),
                  top_prob=trace.top_probs[k, 0, -1, 0].item())
             for k in range(1, depth + 1)]
 
 # %% ../nbs/11_cli.ipynb #aa6186e9
-def print_depth_report(rows: list[dict], file=None):
-    "One line per depth: k, relative step, entropy, top token, and the snapshot text."
+def _marks(file) -> tuple:
+    "The (right, wrong) marks `file` can show."
+    try:
+        "✓✗".encode(getattr(file, "encoding", None) or "utf-8")
+        return "✓", "✗"
+    except (UnicodeEncodeError, LookupError): return "y", "n"
+
+def print_depth_report(rows: list[dict], file=None, gold: Optional[str] = None):
+    "One line per depth: k, relative step, entropy, top token, the answer with ✓/✗ against `gold`, the snapshot text."
     file = file or sys.stdout
-    print(f"{'k':>3} {'|ds|/|s|':>9} {'entropy':>8} {'top':>8}  snapshot", file=file)
+    right, wrong = _marks(file)
+    if gold is not None: print(f"gold answer: {gold}", file=file)
+    print(f"{'k':>3} {'|ds|/|s|':>9} {'entropy':>8} {'top':>8} {'answer':>8} ok  snapshot", file=file)
     for r in rows:
-        print(f"{r['depth']:>3} {r['rel_step']:>9.4f} {r['entropy']:>8.3f} {r['top_token']!r:>8}  {r['text']!r}",
-              file=file)
+        mark = "-" if r.get("correct") is None else right if r["correct"] else wrong
+        print(f"{r['depth']:>3} {r['rel_step']:>9.4f} {r['entropy']:>8.3f} {r['top_token']!r:>8} "
+              f"{str(r.get('answer') or '-'):>8} {mark:>2}  {r['text']!r}", file=file)
 
 # %% ../nbs/11_cli.ipynb #72a84f06
 def cmd_demo(args) -> int:
     t0 = time.time()
     model, tok = demo_model(args.model)
+    gold = getattr(args, "gold", None) or (DEMO_GOLD if args.prompt == DEMO_PROMPT else None)
     print(f"model: {args.model or 'the tiny Huginn shipped with lsrl'}; "
           f"{sum(p.numel() for p in model.parameters()):,} parameters; depth r = {args.depth}")
     print(f"prompt: {args.prompt}\n")
-    rows = depth_report(model, tok, args.prompt, args.depth, args.max_new_tokens, args.seed)
-    print_depth_report(rows)
+    rows = depth_report(model, tok, args.prompt, args.depth, args.max_new_tokens, args.seed, gold)
+    print_depth_report(rows, gold=gold)
     print(f"\n{args.depth} depths decoded in one batched pass over one prefill ({time.time() - t0:.1f}s)")
     if args.updates > 0: demo_training(model, tok, args, rows)
     return 0
@@ -74,10 +106,12 @@ def _load_problems(item: str, split: str = "test", limit: Optional[int] = None) 
     kind, _, src = item.partition(":")
     loader = dict(gsm8k=load_gsm8k, mathqa=load_mathqa, math=load_math).get(kind)
     if loader is None:
-        raise SystemExit(f"--data {item!r}: use synthetic, tiny, gsm8k, mathqa or math:<path>, "
-                         "optionally kind:<file or hub id>")
+        hint = did_you_mean(kind, ["synthetic", "tiny", "gsm8k", "mathqa", "math"])
+        raise CommandError(f"--data {item!r}: {hint + ' ' if hint else ''}use synthetic, tiny, gsm8k, mathqa or "
+                           "math:<path>, optionally kind:<file or hub id>")
     if kind == "math" and not src:
-        raise SystemExit("MATH is never downloaded by lsrl: pass math:<path or dataset id you obtained>")
+        raise CommandError("--data math: MATH is never downloaded by lsrl; pass math:<path or dataset id you obtained>")
+    if src: check_source(src)
     loaded = loader(src, split, limit) if src else loader(split=split, limit=limit)
     if loaded.skipped: print(f"{kind}: {loaded.report()}", file=sys.stderr)
     return loaded.problems
@@ -97,39 +131,54 @@ def eval_problems(data: str, split: str = "test", limit: Optional[int] = None, s
     return out
 
 # %% ../nbs/11_cli.ipynb #70aebe3b
-def _training_figure(history: list):
+def _training_figure(history: list, per_update: Optional[int] = None):
     "Reward, KL and train accuracy per update, and the last update's per-depth IQS / PS (plotly subplots)."
     from plotly.subplots import make_subplots
-    keys = [("reward_mean", "reward"), ("kl", "KL"), ("accuracy", "train accuracy")]
-    fig = make_subplots(rows=1, cols=len(keys) + 1,
-                        subplot_titles=[t for _, t in keys] + ["per-depth IQS / PS (last update)"])
-    for j, (k, t) in enumerate(keys):
-        fig.add_scatter(x=[m["update"] for m in history], y=[m[k] for m in history], mode="lines+markers", name=t,
-                        row=1, col=j + 1)
+    n = f" (n = {per_update})" if per_update else ""
+    panels = [("reward_mean", "mean reward" + n, "reward", 1), ("kl", "KL to the reference", "KL (nats / token)", 1),
+              ("accuracy", "train accuracy" + n, "accuracy (%)", 100)]
+    fig = make_subplots(rows=1, cols=len(panels) + 1,
+                        subplot_titles=[t for _, t, _, _ in panels] + ["per-depth IQS / PS (last update)"])
+    xs = [m["update"] for m in history]
+    hover = f"update %{{x}}: %{{y:.3g}}<br>mean of {per_update} samples<extra></extra>" if per_update else None
+    for j, (k, _, unit, scale) in enumerate(panels):
+        ys = [scale * m[k] for m in history]
+        fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=unit.split(" (")[0], hovertemplate=hover,
+                        cliponaxis=False, row=1, col=j + 1)
+        fig.update_xaxes(title_text="update", tick0=1, dtick=1, row=1, col=j + 1)
+        fig.update_yaxes(title_text=unit, row=1, col=j + 1)
+    fig.update_yaxes(range=[0, 100], ticksuffix="%", row=1, col=3)
+    rewards = [m["reward_mean"] for m in history]
+    if all(0 <= r <= 1 for r in rewards): fig.update_yaxes(range=[0, 1], row=1, col=1)
+    fig.update_yaxes(rangemode="tozero", row=1, col=2)
     last = history[-1] if history else {}
     ks = sorted(int(k[5:]) for k in last if k.startswith("iqs_d"))
-    fig.add_bar(x=ks, y=[last[f"iqs_d{k}"] for k in ks], name="IQS", row=1, col=len(keys) + 1)
-    fig.add_bar(x=ks, y=[last[f"ps_d{k}"] for k in ks], name="PS", row=1, col=len(keys) + 1)
-    fig.update_layout(height=320, template="plotly_white")
+    fig.add_bar(x=ks, y=[last[f"iqs_d{k}"] for k in ks], name="IQS", row=1, col=len(panels) + 1)
+    fig.add_bar(x=ks, y=[last[f"ps_d{k}"] for k in ks], name="PS", row=1, col=len(panels) + 1)
+    fig.update_xaxes(title_text="depth k", dtick=1, row=1, col=len(panels) + 1)
+    fig.update_yaxes(title_text="score (0-2)", range=[0, 2], row=1, col=len(panels) + 1)
+    fig.update_layout(height=340, template="plotly_white")
     return fig
 
 # %% ../nbs/11_cli.ipynb #ec43a5ef
-def demo_report(out, args, depth_rows: list, history: list, before, after):
+def demo_report(out, args, depth_rows: list, history: list, before, after, per_update: Optional[int] = None):
     "runs/demo/report.html: the depth table, training curves (plotly, inlined) and pass@1 before/after."
     import html, json
-    from pathlib import Path
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    fig = _training_figure(history)
+    fig = _training_figure(history, per_update)
+    gold = getattr(args, "gold", None) or (DEMO_GOLD if args.prompt == DEMO_PROMPT else None)
+    mark = lambda r: "-" if r.get("correct") is None else "✓" if r["correct"] else "✗"
     table = "".join(f"<tr><td>{r['depth']}</td><td>{r['rel_step']:.4f}</td><td>{r['entropy']:.3f}</td>"
-                    f"<td>{html.escape(repr(r['top_token']))}</td><td><code>{html.escape(r['text'])}</code></td></tr>"
-                    for r in depth_rows)
-    head = "<tr><th>k</th><th>|ds|/|s|</th><th>entropy</th><th>top</th><th>snapshot</th></tr>"
+                    f"<td>{html.escape(repr(r['top_token']))}</td><td>{html.escape(str(r.get('answer') or '-'))}</td>"
+                    f"<td>{mark(r)}</td><td><code>{html.escape(r['text'])}</code></td></tr>" for r in depth_rows)
+    head = ("<tr><th>k</th><th>|&Delta;s| / |s|</th><th>entropy (nats)</th><th>top token</th><th>answer</th>"
+            f"<th>= {html.escape(gold) if gold else 'gold'}?</th><th>snapshot</th></tr>")
     style = "font-family:sans-serif;max-width:1100px"
     scores = f"before: {100 * before.accuracy:.1f}% &nbsp; after: {100 * after.accuracy:.1f}%"
     doc = f"""<html><head><meta charset='utf-8'><title>lsrl demo</title></head><body style='{style}'>
 <h2>lsrl demo</h2><p>model: {html.escape(args.model or 'the tiny Huginn shipped with lsrl')}; depth r = {args.depth}</p>
-<h3>What every depth decodes</h3><p>{html.escape(args.prompt)}</p>
+<h3>What every depth decodes</h3><p>{html.escape(args.prompt)}</p><p>gold answer: {html.escape(gold or 'not given')}</p>
 <table border='1' cellpadding='4' style='border-collapse:collapse'>{head}{table}</table>
 <h3>LSRL training</h3>{fig.to_html(full_html=False, include_plotlyjs=True)}
 <h3>pass@1 at r = {args.depth} ({before.n} held-out problems)</h3><p>{scores}</p>
@@ -142,7 +191,6 @@ def demo_report(out, args, depth_rows: list, history: list, before, after):
 # %% ../nbs/11_cli.ipynb #c602728b
 def demo_training(model, tok, args, depth_rows: list) -> dict:
     "The rest of the demo: pass@1 before, a short LSRL run with a progress bar, pass@1 after, and report.html."
-    from pathlib import Path
     from tqdm.auto import tqdm
     from lsrl.evaluate import evaluate
     from lsrl.grader import default_grader
@@ -170,43 +218,60 @@ def demo_training(model, tok, args, depth_rows: list) -> dict:
     bar.close()
     after = evaluate(tr.model, tok, held_out, name="after", **ekw)
     print(f"pass@1 after training: {100 * after.accuracy:.1f}%")
-    path = demo_report(out, args, depth_rows, tr.history, before, after)
+    path = demo_report(out, args, depth_rows, tr.history, before, after, cfg.trajectories_per_update)
     print(f"report: {path}")
     return dict(before=before, after=after, history=tr.history, report=path)
 
-# %% ../nbs/11_cli.ipynb #784aedca
-def _coerce(v: str):
-    for conv in (int, float):
-        try: return conv(v)
-        except ValueError: pass
-    return {"true": True, "false": False, "none": None}.get(v.lower(), v)
-
 # %% ../nbs/11_cli.ipynb #bbc9a998
 def train_config(args):
-    "A `TrainConfig` from --config (TOML/YAML) and --set key=value overrides (reward.* keys reach the reward config)."
-    from lsrl.config import read_config_file
+    "A `TrainConfig` from --config (TOML/YAML) and --set key=value overrides (dotted keys reach nested configs)."
     from lsrl.trainer import TrainConfig
+    if args.config and not Path(args.config).is_file():
+        raise CommandError(f"--config {args.config}: no such file (a .toml or .yaml file of TrainConfig fields)")
     d = read_config_file(args.config) if args.config else {}   # raw: fields left out take the (final) mode's defaults
     for kv in args.set or []:
-        if "=" not in kv: raise SystemExit(f"--set takes key=value, got {kv!r}")
-        k, v = kv.split("=", 1)
-        if k.startswith("reward."): d.setdefault("reward", {})[k[7:]] = _coerce(v)
-        else: d[k] = _coerce(v)
+        key, eq, value = kv.partition("=")
+        if not eq or not key: raise CommandError(f"--set takes KEY=VALUE, got {kv!r} (e.g. --set lr=1e-5)")
+        *groups, last = key.strip().split(".")
+        node = d
+        for g in groups:
+            if not isinstance(node.get(g), dict): node[g] = {}
+            node = node[g]
+        node[last] = value                    # text: from_dict parses it to the field's type
     return TrainConfig.from_dict(d)
 
 # %% ../nbs/11_cli.ipynb #810761a7
+def check_train_inputs(cfg) -> None:
+    "Fail before any work when the model or the data `cfg` names cannot be found."
+    check_model_name(cfg.model)
+    if cfg.data not in ("synthetic", "tiny"): check_source(cfg.data)
+
+def _new_folders(path: Path) -> list:
+    "The folders `mkdir(parents=True)` would make for `path`, deepest first."
+    out = []
+    while not path.exists() and path != path.parent: out, path = out + [path], path.parent
+    return out
+
 def cmd_train(args) -> int:
     from tqdm.auto import tqdm
     from lsrl.trainer import Trainer, dist_info
     cfg = train_config(args)
-    rank = dist_info()[0]       # under a launcher, only rank 0 shows progress (and writes the run folder)
-    bar = tqdm(total=cfg.updates, desc=f"{cfg.mode} r={cfg.num_steps}", unit="update", disable=rank != 0)
+    check_train_inputs(cfg)
+    run_dir = Path(args.run_dir)
+    if run_dir.exists() and not run_dir.is_dir(): raise CommandError(f"--run-dir {run_dir} is a file, not a folder")
+    rank, made = dist_info()[0], _new_folders(run_dir)  # under a launcher, only rank 0 shows progress and writes
+    bar = None
     def show(tr, m):
         bar.n = tr.update
         bar.set_postfix(reward=f"{m['reward_mean']:.3f}", acc=f"{m['accuracy']:.2f}", kl=f"{m['kl']:.4f}")
         bar.refresh()
-    tr = Trainer(cfg, args.run_dir, callbacks=[show])
-    bar.n = tr.update
+    try: tr = Trainer(cfg, run_dir, callbacks=[show])
+    except BaseException:
+        for f in made:                        # only what this command made, and only while it is empty
+            if f.is_dir() and not any(f.iterdir()): f.rmdir()
+        raise
+    bar = tqdm(total=cfg.updates, desc=f"{cfg.mode} r={cfg.num_steps}", unit="update", disable=rank != 0,
+               initial=tr.update)
     tr.train(resume="latest" if not args.restart else None)
     bar.close()
     if rank == 0: print(f"run folder: {args.run_dir} (config.toml, metrics.jsonl, samples.jsonl, tb/, ckpt-*)")
@@ -216,24 +281,33 @@ def cmd_train(args) -> int:
 def _variant(spec: str):
     "NAME=ADAPTER@R, NAME=base@R or NAME=ADAPTER (r = 8) -> Variant."
     from lsrl.evaluate import Variant
-    if "=" not in spec: raise SystemExit(f"--variant takes NAME=ADAPTER@R (ADAPTER may be 'base'), got {spec!r}")
+    if "=" not in spec: raise CommandError(f"--variant takes NAME=ADAPTER@R (ADAPTER may be 'base'), got {spec!r}")
     name, rest = spec.split("=", 1)
     path, _, r = rest.rpartition("@") if "@" in rest else (rest, "", "8")
-    return Variant(name, None if path in ("", "base") else path, int(r))
+    if not r.isdigit() or int(r) < 1: raise CommandError(f"--variant {spec}: the depth after @ must be >= 1, got {r!r}")
+    adapter = None if path in ("", "base") else path
+    if adapter and not Path(adapter).exists():
+        raise CommandError(f"--variant {spec}: adapter {adapter} does not exist "
+                           "(a run folder, ckpt-* or adapter folder)")
+    return Variant(name, adapter, int(r))
 
 # %% ../nbs/11_cli.ipynb #b4f8c46d
 def cmd_eval(args) -> int:
     from tqdm.auto import tqdm
     from lsrl.config import resolve_device
     from lsrl.evaluate import Variant, compare_variants, depth_sweep, evaluate, save_report, table_markdown
-    from lsrl.models import default_data, load_model_and_tokenizer
-    dev = resolve_device(args.device)
+    from lsrl.models import default_data
+    try: dev = resolve_device(args.device)
+    except RuntimeError: raise CommandError(f"--device {args.device!r}: use auto, cpu, cuda or cuda:N") from None
+    check_model_name(args.model)
+    variants = [_variant(v) for v in args.variant or []]
+    if args.adapter and not Path(args.adapter).exists():
+        raise CommandError(f"--adapter {args.adapter} does not exist (a run folder, ckpt-* or adapter folder)")
+    if args.adapter and not variants: variants = [Variant("adapter", args.adapter, args.depth)]
+    data = eval_problems(args.data or default_data(args.model), args.split, args.limit, args.seed)
     model, tok = load_model_and_tokenizer(args.model, dev, args.seed)
     model = model.to(dev).eval()
-    data = eval_problems(args.data or default_data(args.model), args.split, args.limit, args.seed)
     kw = dict(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, seed=args.seed)
-    variants = [_variant(v) for v in args.variant or []]
-    if args.adapter and not variants: variants = [Variant("adapter", args.adapter, args.depth)]
     depths = [int(r) for r in args.sweep.split(",")] if args.sweep else [args.depth]
     n_runs = len(variants) * len(data) if variants else len(depths) * len(data)
     bar = tqdm(total=n_runs * max(len(p) for p in data.values()), desc="eval", unit="problem")
@@ -258,54 +332,123 @@ def cmd_eval(args) -> int:
     print(f"results: {paths['json']}  report: {paths['html']}")
     return 0
 
+# %% ../nbs/11_cli.ipynb #0657425b
+class _Parser(argparse.ArgumentParser):
+    "argparse with two-line errors (usage, problem) and help text that may be built only when asked for."
+    epilog_fn = None
+    def error(self, message):
+        self.exit(2, f"{' '.join(self.format_usage().split())}\n{self.prog}: error: {message}\n")
+    def format_help(self):
+        if self.epilog_fn is not None: self.epilog = self.epilog_fn()
+        return super().format_help()
+
+def _at_least(low: int, what: str = "the value"):
+    "An argparse type: an int >= `low`."
+    def parse(text: str) -> int:
+        v = int(text)                         # a ValueError reads 'invalid int value'
+        if v < low: raise argparse.ArgumentTypeError(f"{what} must be >= {low}, got {v}")
+        return v
+    parse.__name__ = "int"
+    return parse
+
+def _depth_list(text: str) -> str:
+    "An argparse type: a comma list of depths >= 1 (kept as text)."
+    try: ok = all(int(r) >= 1 for r in text.split(","))
+    except ValueError: ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError(f"expected depths >= 1 separated by commas (e.g. 1,2,4,8), got {text!r}")
+    return text
+
+def _common():
+    "The options every command takes."
+    c = argparse.ArgumentParser(add_help=False)
+    c.add_argument("--debug", action="store_true", help="show the traceback of an error (or set LSRL_DEBUG=1)")
+    return c
+
 # %% ../nbs/11_cli.ipynb #f6dd3a6f
 def _demo_parser(sub):
-    d = sub.add_parser("demo",
+    d = sub.add_parser("demo", parents=[_common()],
                        help="what every depth decodes, a short LSRL run, pass@1 before/after and an HTML report")
-    d.add_argument("--model", default=None, help="hub id or checkpoint folder (default: the shipped tiny Huginn)")
+    d.add_argument("--model", default=None,
+                   help="Huginn hub id or checkpoint folder (default: the shipped tiny Huginn)")
     d.add_argument("--prompt", default=DEMO_PROMPT)
-    d.add_argument("--depth", type=int, default=8, help="recurrent depth r")
-    d.add_argument("--max-new-tokens", type=int, default=48)
+    d.add_argument("--gold", default=None, help="the prompt's answer, to mark each depth ✓/✗ (the demo's own: 33)")
+    d.add_argument("--depth", type=_at_least(1, "the depth r"), default=8, help="recurrent depth r")
+    d.add_argument("--max-new-tokens", type=_at_least(1), default=48)
     d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--updates", type=int, default=4,
+    d.add_argument("--updates", type=_at_least(0), default=4,
                    help="LSRL updates of the short training run (0: only the depth report)")
     d.add_argument("--lr", type=float, default=1e-3,
                    help="learning rate of the demo run (the paper's 2e-6 moves a tiny model too little)")
-    d.add_argument("--eval-size", type=int, default=64, help="held-out problems for pass@1 before and after")
+    d.add_argument("--eval-size", type=_at_least(1), default=64, help="held-out problems for pass@1 before and after")
     d.add_argument("--out", default="runs/demo", help="folder for the training run, results.json and report.html")
     d.set_defaults(func=cmd_demo)
     return d
 
+# %% ../nbs/11_cli.ipynb #5c0e3e19
+def _default(f):
+    return f.default if f.default is not MISSING else f.default_factory() if f.default_factory is not MISSING else None
+
+def _show(v) -> str:
+    return "none" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+
+def train_fields_help() -> str:
+    "Every TrainConfig (and reward.*) key with its type, default per mode and meaning: the epilog of `train --help`."
+    from fastcore.docments import docments
+    from lsrl.modes import MODE_DEFAULTS
+    from lsrl.rewards import RewardConfig
+    from lsrl.trainer import TrainConfig
+    rows = []
+    for cls, prefix in ((TrainConfig, ""), (RewardConfig, "reward.")):
+        docs, hints = docments(cls), typing.get_type_hints(cls)
+        for f in fields(cls):
+            if prefix == "" and f.name == "reward": continue
+            key = prefix + f.name
+            per_mode = {}
+            for mode in MODE_DEFAULTS:
+                recipe = MODE_DEFAULTS[mode] if not prefix else {}
+                per_mode.setdefault(_show(recipe.get(f.name, _default(f))), []).append(mode)
+            default = (next(iter(per_mode)) if len(per_mode) == 1
+                       else ", ".join(f"{'/'.join(ms)} {v}" for v, ms in per_mode.items()))
+            rows.append((key, type_name(hints[f.name]), default, docs.get(f.name) or ""))
+    w = [max(len(r[i]) for r in rows) for i in range(3)]
+    head = "settings (--set KEY=VALUE, or KEY = VALUE in a --config file); defaults by mode where the modes differ:"
+    return "\n".join([head, ""] + [f"  {k:<{w[0]}}  {t:<{w[1]}}  {d:<{w[2]}}  {m}" for k, t, d, m in rows])
+
 # %% ../nbs/11_cli.ipynb #69ad9e17
 def _train_parser(sub):
-    t = sub.add_parser("train", help="GRPO/HRPO training (mode outcome, lsrl or hrpo); "
+    t = sub.add_parser("train", parents=[_common()], formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="GRPO/HRPO training (mode outcome, lsrl or hrpo); "
                        "resumes from the run folder's latest checkpoint")
     t.add_argument("--config", default=None, help="TOML or YAML file of TrainConfig fields")
     t.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a field (repeatable), e.g. --set mode=outcome")
-    t.add_argument("--run-dir", default="runs/train")
+                   help="override a field (repeatable), e.g. --set mode=outcome; the fields are listed below")
+    t.add_argument("--run-dir", default="runs/train", help="the run folder (a run there resumes from its checkpoint)")
     t.add_argument("--restart", action="store_true", help="ignore existing checkpoints")
     t.set_defaults(func=cmd_train)
+    t.epilog_fn = train_fields_help
     return t
 
 # %% ../nbs/11_cli.ipynb #4c26d92e
 def _eval_parser(sub):
-    e = sub.add_parser("eval", help="greedy pass@1 at depth r, depth sweeps (--sweep) and variant tables (--variant)")
+    e = sub.add_parser("eval", parents=[_common()],
+                       help="greedy pass@1 at depth r, depth sweeps (--sweep) and variant tables (--variant)")
     e.add_argument("--model", default="tiny",
                    help="hub id, checkpoint folder, 'tiny' (the shipped model, default) or 'tiny-random'")
     e.add_argument("--data", default=None,
                    help="comma list: tiny, synthetic, gsm8k, mathqa, math:<path> (kind:<file or id> for local files); "
                    "default: tiny for the tiny model, else synthetic")
     e.add_argument("--split", default="test")
-    e.add_argument("--limit", type=int, default=None, help="first N problems of each dataset")
-    e.add_argument("--depth", type=int, default=8, help="recurrent depth r")
-    e.add_argument("--sweep", default=None, help="comma list of depths, e.g. 1,2,4,8,16,32")
+    e.add_argument("--limit", type=_at_least(1), default=None, help="first N problems of each dataset")
+    e.add_argument("--depth", type=_at_least(1, "the depth r"), default=8, help="recurrent depth r")
+    e.add_argument("--sweep", type=_depth_list, default=None, help="comma list of depths, e.g. 1,2,4,8,16,32")
     e.add_argument("--adapter", default=None,
                    help="LoRA adapter: a run folder (latest checkpoint), ckpt-* or adapter folder")
     e.add_argument("--variant", action="append", metavar="NAME=ADAPTER@R",
                    help="a comparison row (repeatable); ADAPTER 'base' = no adapter")
-    e.add_argument("--max-new-tokens", type=int, default=256)
-    e.add_argument("--batch-size", type=int, default=16)
+    e.add_argument("--max-new-tokens", type=_at_least(1), default=256,
+                   help="token budget of a completion (cut to what the model's block leaves)")
+    e.add_argument("--batch-size", type=_at_least(1), default=16)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default="auto")
     e.add_argument("--out", default="runs/eval", help="folder for results.json and report.html")
@@ -314,22 +457,57 @@ def _eval_parser(sub):
 
 # %% ../nbs/11_cli.ipynb #9d6c6e9a
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lsrl", description="RL on the latent states of recurrent-depth language models")
+    p = _Parser(prog="lsrl", description="RL on the latent states of recurrent-depth language models")
     p.add_argument("--version", action="version", version=f"lsrl {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    _demo_parser(sub)
-    _train_parser(sub)
-    _eval_parser(sub)
+    p.commands = dict(demo=_demo_parser(sub), train=_train_parser(sub), eval=_eval_parser(sub))
     return p
 
+def _option_hint(command: str, sub, arg: str, value: Optional[str]) -> str:
+    "'did you mean ...?' for an option `command` does not have."
+    name = arg.lstrip("-").split("=")[0]
+    if command == "train":
+        from lsrl.trainer import TrainConfig
+        if name.replace("-", "_") in {f.name for f in fields(TrainConfig)}:
+            return f"did you mean `--set {name.replace('-', '_')}={value or 'VALUE'}`?"
+    return did_you_mean(arg.split("=")[0], [o for a in sub._actions for o in a.option_strings])
+
+def parse_command(parser, argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    "The parsed command line; an unknown option is the subcommand's error (its usage, and the closest option)."
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        sub = parser.commands[args.command]
+        opt = next((x for x in extra if x.startswith("-")), extra[0])
+        rest = extra[extra.index(opt) + 1:]
+        value = rest[0] if rest and not rest[0].startswith("-") else None
+        hint = _option_hint(args.command, sub, opt, value)
+        sub.error(f"unrecognized arguments: {' '.join(extra)}" + (f"; {hint}" if hint else ""))
+    return args
+
 # %% ../nbs/11_cli.ipynb #32571bd6
+USER_ERRORS = (ValueError, FileNotFoundError, OSError, ImportError)   # ConfigError and CommandError are ValueErrors
+
+def error_line(e: BaseException) -> str:
+    "The first line of an error's message (with its type when it is not a mistake in the input)."
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return text if isinstance(e, USER_ERRORS) else f"{type(e).__name__}: {text}"
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     "Entry point of the `lsrl` command."
     import warnings
     # raised inside PEFT/transformers, not ours
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    args = parse_command(build_parser(), argv)
+    debug = args.debug or os.environ.get("LSRL_DEBUG", "") not in ("", "0")
+    try: return args.func(args)
+    except KeyboardInterrupt:
+        print(f"lsrl {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if debug: traceback.print_exc()
+        print(f"lsrl {args.command}: error: {error_line(e)}", file=sys.stderr)
+        if not debug: print("(add --debug or set LSRL_DEBUG=1 to see the traceback)", file=sys.stderr)
+        return 2 if isinstance(e, USER_ERRORS) else 1
 
 # %% ../nbs/11_cli.ipynb #360314c2
 # python -m lsrl.cli, so that launchers can run it: accelerate launch -m lsrl.cli train ...

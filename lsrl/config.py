@@ -6,7 +6,7 @@ Docs: https://lsrl.github.io/lsrl/config.html.md"""
 
 # %% ../nbs/00_config.ipynb #5bc25e4f
 from __future__ import annotations
-import dataclasses, typing
+import dataclasses, difflib, types, typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional
@@ -15,7 +15,7 @@ import torch
 
 # %% auto #0
 __all__ = ['default_device', 'default_dtype', 'resolve_device', 'resolve_dtype', 'ConfigError', 'Config', 'read_config_file',
-           'ModelConfig', 'SnapshotConfig']
+           'did_you_mean', 'unwrap_optional', 'coerce_value', 'type_name', 'ModelConfig', 'SnapshotConfig']
 
 # %% ../nbs/00_config.ipynb #86dd361f
 _DTYPES = {"fp32": torch.float32, "float32": torch.float32, "float": torch.float32, "bf16": torch.bfloat16,
@@ -64,16 +64,28 @@ class Config:
         return {f.name: (v.to_dict() if isinstance(v := getattr(self, f.name), Config) else v) for f in fields(self)}
 
     @classmethod
-    def from_dict(cls, d: dict):
-        "Build from a dict (nested configs from nested dicts); unknown keys are an error."
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown: raise ConfigError(f"unknown {cls.__name__} keys {unknown}; valid keys are {sorted(names)}")
-        hints = typing.get_type_hints(cls)
-        kw = {}
+    def from_dict(cls, d: dict, prefix: str = ""):
+        """Build from a dict: nested configs from nested dicts, each value checked against its field's type (text such
+        as `'1e-5'` or `'true'` is parsed); every unknown key and wrong value is named in one `ConfigError`."""
+        names, hints = [f.name for f in fields(cls)], typing.get_type_hints(cls)
+        problems, kw = [], {}
         for k, v in d.items():
+            if k not in names:
+                problems.append(f"unknown key `{prefix}{k}`: "
+                                + (did_you_mean(k, names, prefix)
+                                   or f"the keys are {', '.join(prefix + n for n in names)}"))
+                continue
             t = hints.get(k)
-            kw[k] = t.from_dict(v) if isinstance(v, dict) and isinstance(t, type) and issubclass(t, Config) else v
+            try:
+                if isinstance(t, type) and issubclass(t, Config):
+                    if isinstance(v, dict): v = t.from_dict(v, f"{prefix}{k}.")
+                    elif not isinstance(v, t):
+                        raise ConfigError(f"{prefix}{k}={v!r}: {prefix}{k} is a group of settings, set them as "
+                                          f"{prefix}{k}.KEY=VALUE")
+                    kw[k] = v
+                else: kw[k] = coerce_value(prefix + k, v, t)
+            except ConfigError as e: problems.append(str(e))
+        if problems: raise ConfigError("; ".join(problems))
         return cls(**kw)
 
     def replace(self, **changes):
@@ -111,6 +123,47 @@ def read_config_file(path) -> dict:
 
 def _drop_none(d):
     return {k: _drop_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
+
+# %% ../nbs/00_config.ipynb #1f96d32c
+def did_you_mean(word: str, choices, prefix: str = "") -> str:
+    "'did you mean `x`?' for the choice closest to `word` (each shown with `prefix`), or '' when none is close."
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"did you mean `{prefix}{close[0]}`?" if close else ""
+
+# %% ../nbs/00_config.ipynb #29786240
+_KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "text"}
+_BOOLS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
+
+def unwrap_optional(hint) -> tuple:
+    "(the type, whether None is allowed) of a field's hint: Optional[float] -> (float, True)."
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return (rest[0] if len(rest) == 1 else Any), True
+    return hint, False
+
+def coerce_value(key: str, value, hint):
+    "`value` as the type `hint` names, text parsed ('1e-5' -> 1e-05, 'true' -> True); a ConfigError when it is not one."
+    base, optional = unwrap_optional(hint)
+    if base not in _KINDS or (value is None and optional): return value
+    want = _KINDS[base] + (" (or none)" if optional else "")
+    if isinstance(value, str) and base is not str:
+        text = value.strip().lower()
+        if optional and text in ("none", "null"): return None
+        try: return _BOOLS[text] if base is bool else base(text)
+        except (KeyError, ValueError): raise ConfigError(f"{key}={value!r}: expected {want}") from None
+    if isinstance(value, bool) and base is not bool: ok = False
+    elif base is float: ok = isinstance(value, (int, float))
+    else: ok = isinstance(value, base) or (base is str and isinstance(value, (list, tuple))  # a list of words
+                                           and all(isinstance(x, str) for x in value))
+    if not ok: raise ConfigError(f"{key}={value!r}: expected {want}")
+    return float(value) if base is float else value
+
+def type_name(hint) -> str:
+    "How a field's type reads in help text: `Optional[float]` -> 'float or none'."
+    base, optional = unwrap_optional(hint)
+    name = {str: "text"}.get(base, getattr(base, "__name__", str(base)))
+    return name + (" or none" if optional else "")
 
 # %% ../nbs/00_config.ipynb #ec066099
 @dataclass

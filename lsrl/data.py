@@ -15,9 +15,9 @@ from .answers import gsm8k_gold, math_gold, parse_mathqa_options, LETTERS
 from .huginn import render_chat
 
 # %% auto #0
-__all__ = ['NAMES', 'ITEMS', 'STEP_TEXT', 'DEFAULT_SYSTEM', 'DEFAULT_INSTRUCTION', 'Problem', 'Loaded', 'read_rows', 'load_gsm8k',
-           'load_mathqa', 'load_math', 'SyntheticSpec', 'synthetic_problem', 'synthetic_problems', 'subset',
-           'PromptFormat']
+__all__ = ['FILE_SUFFIXES', 'NAMES', 'ITEMS', 'STEP_TEXT', 'DEFAULT_SYSTEM', 'DEFAULT_INSTRUCTION', 'Problem', 'Loaded',
+           'check_source', 'read_rows', 'load_gsm8k', 'load_mathqa', 'load_math', 'SyntheticSpec', 'synthetic_problem',
+           'synthetic_problems', 'subset', 'PromptFormat']
 
 # %% ../nbs/05_data.ipynb #5f112fa4
 @dataclass
@@ -42,10 +42,23 @@ class Loaded:
         head = f"{len(self.problems)} problems loaded, {len(self.skipped)} skipped"
         return head + (f": {reasons}" if reasons else "")
 
+# %% ../nbs/05_data.ipynb #952d61a8
+FILE_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".txt", ".gz")
+
+def check_source(source: Union[str, Path]) -> None:
+    "Raise `FileNotFoundError` when `source` is shaped like a file path (not a hub dataset id) and no such file exists."
+    s, p = str(source), Path(source).expanduser()
+    path_like = (isinstance(source, Path) or s.startswith(("/", ".", "~")) or s.count("/") > 1 or "\\" in s
+                 or p.suffix.lower() in FILE_SUFFIXES)
+    if path_like and not p.exists():
+        raise FileNotFoundError(f"data file {s} does not exist: pass an existing .jsonl, .json or .parquet file, "
+                                "or a hub dataset id owner/name")
+
 # %% ../nbs/05_data.ipynb #173282bf
 def read_rows(source: Union[str, Path], split: str = "train", config: Optional[str] = None) -> list:
     "Rows (dicts) from a local JSONL/JSON/Parquet file, or from a hub dataset id through `datasets`."
-    p = Path(source)
+    check_source(source)
+    p = Path(source).expanduser()
     if p.exists():
         if p.suffix == ".jsonl":
             return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]

@@ -6,22 +6,23 @@ Docs: https://lsrl.github.io/lsrl/models.html.md"""
 
 # %% ../nbs/05a_models.ipynb #bdd09b75
 from __future__ import annotations
-import hashlib, json
+import hashlib, json, re
 from pathlib import Path
 from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
 import lsrl
+from .config import did_you_mean
 from .data import Problem, SyntheticSpec, synthetic_problems
 from .huginn import HUGINN_CHAT_TEMPLATE, HuginnConfig, HuginnForCausalLM, byte_tokenizer, stop_token_set
 from .latents import make_state_table
 
 # %% auto #0
-__all__ = ['CHAT_STOP_TOKENS', 'TINY_SPEC', 'TINY_DIR', 'TINY_CAUSAL_DIR', 'HELDOUT_SEED', 'MODEL_NAMES', 'seed_for',
+__all__ = ['CHAT_STOP_TOKENS', 'TINY_SPEC', 'TINY_DIR', 'TINY_CAUSAL_DIR', 'HELDOUT_SEED', 'MODEL_NAMES', 'HUB_ID', 'seed_for',
            'chat_stop_ids', 'stop_tokens', 'seeded_state_tables', 'tiny_problems', 'load_tiny', 'tiny_report',
            'tiny_model_and_tokenizer', 'tiny_hf_model_and_tokenizer', 'default_data', 'is_huginn_name',
-           'load_model_and_tokenizer', 'named_problems']
+           'load_model_and_tokenizer', 'check_model_name', 'hub_error', 'named_problems']
 
 # %% ../nbs/05a_models.ipynb #e8ad859d
 def seed_for(*parts) -> int:
@@ -127,15 +128,49 @@ def is_huginn_name(name: str) -> bool:
 
 def load_model_and_tokenizer(name: str, device: str = "cpu", seed: int = 0):
     "(model, tokenizer) for a name in `MODEL_NAMES`, a Huginn checkpoint, or any Hugging Face causal LM."
+    name = str(name)
+    check_model_name(name)
     if name in ("tiny", "tiny-causal"): return load_tiny(TINY_CAUSAL_DIR if name == "tiny-causal" else None)
     if name == "tiny-random": return tiny_model_and_tokenizer(seed)
     if name.startswith("tiny-"): return tiny_hf_model_and_tokenizer(name[5:], seed)
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    if is_huginn_name(name):
-        from lsrl.huginn import load_tokenizer
-        return HuginnForCausalLM.from_pretrained(name, dtype=dtype), load_tokenizer(name)
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    return AutoModelForCausalLM.from_pretrained(name, dtype=dtype), AutoTokenizer.from_pretrained(name)
+    try:
+        if is_huginn_name(name):
+            from lsrl.huginn import load_tokenizer
+            return HuginnForCausalLM.from_pretrained(name, dtype=dtype), load_tokenizer(name)
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        return AutoModelForCausalLM.from_pretrained(name, dtype=dtype), AutoTokenizer.from_pretrained(name)
+    except Exception as e:
+        if Path(name).expanduser().is_dir(): raise                  # a local folder's own problem, shown as it is
+        raise OSError(hub_error(name, e)) from e
+
+# %% ../nbs/05a_models.ipynb #8e77d6ec
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+def check_model_name(name) -> None:
+    "Raise `ValueError`/`FileNotFoundError` unless `name` is in `MODEL_NAMES`, a checkpoint folder or a hub-id shape."
+    name = str(name)
+    if name in MODEL_NAMES: return
+    p = Path(name).expanduser()
+    if p.is_dir():
+        if (p / "config.json").exists(): return
+        raise FileNotFoundError(f"model folder {name} has no config.json: pass a folder written by save_pretrained")
+    if p.exists() or name.startswith(("/", ".", "~")) or name.count("/") > 1:
+        raise FileNotFoundError(f"model folder {name} does not exist")
+    if HUB_ID.match(name): return
+    hint = did_you_mean(name, MODEL_NAMES)
+    raise ValueError(f"unknown model {name!r}: {hint + ' ' if hint else ''}use one of {', '.join(MODEL_NAMES)}, "
+                     "a checkpoint folder or a hub id owner/name")
+
+# %% ../nbs/05a_models.ipynb #9e171aad
+def hub_error(name: str, e: BaseException) -> str:
+    "One line on why the hub id `name` did not load, and what to do about it."
+    msg = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+    offline = any(w in f"{type(e).__name__} {e}".lower() for w in ("connect", "offline", "localentrynotfound",
+                                                                      "cached", "resolve"))
+    fix = ("no network and no cached copy: download it where there is one (`hf download NAME`) or pass a local folder"
+           if offline else "check the id (and that you have access: `hf auth login`) or pass a local folder")
+    return f"cannot load model {name!r} from the hub ({msg}): {fix.replace('NAME', name)}"
 
 # %% ../nbs/05a_models.ipynb #a4a776fd
 def named_problems(data: str, n: int, seed: int = 0, split: str = "train") -> list:

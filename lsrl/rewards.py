@@ -43,11 +43,11 @@ def minmax_normalize(x: Tensor, norm: str = "group_per_depth", eps: float = 1e-8
 @dataclass
 class RewardConfig(Config):
     "LSRL reward weights in Algorithm-1 form (w_f, lambda_IQS, lambda_PS, gamma, norm); defaults: the paper's Eq. 4-6."
-    w_final: float = 0.7
-    lambda_iqs: float = 0.15
-    lambda_ps: float = 0.15
-    gamma: float = 0.99
-    norm: str = "group_per_depth"
+    w_final: float = 0.7                # w_f: weight of the final-answer reward
+    lambda_iqs: float = 0.15            # weight of the discounted IQS (intrinsic quality) process reward
+    lambda_ps: float = 0.15             # weight of the discounted PS (progress) process reward
+    gamma: float = 0.99                 # discount over depths: depth k counts gamma^(k-1)
+    norm: str = "group_per_depth"       # process-score normalisation: group_per_depth | group_all | fixed | none
     normalize_process: bool = False     # divide the process sums by sum_k gamma^(k-1)
 
     def problems(self):

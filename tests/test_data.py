@@ -44,3 +44,11 @@ def test_unsupported_files_and_missing_parquet_engine(tmp_path):
 def test_plain_prompt_format():
     p = synthetic_problems(1)[0]
     assert PromptFormat(chat=False, instruction="").render(p) == p.question
+
+
+def test_missing_file_is_named_not_sent_to_the_hub(tmp_path):
+    "A path that does not exist says so (it used to ask for `pip install datasets`, which would not help)."
+    from lsrl.data import check_source
+    for src in ("/nonexistent.jsonl", tmp_path / "gone.jsonl", "runs/data/train.json"):
+        with pytest.raises(FileNotFoundError, match="does not exist"): load_gsm8k(src)
+    check_source("openai/gsm8k")       # a hub id is left to the hub

@@ -1,0 +1,26 @@
+"""Every default `lsrl` command runs on the default model (the shipped tiny Huginn, whose block is 256 positions)
+and exits 0. In-process, small but otherwise default settings. (`lsrl eval --limit 2` is in test_eval.py.)"""
+import pytest
+
+from lsrl.cli import main
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch, tmp_path):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)   # the symbolic grader
+    monkeypatch.chdir(tmp_path)
+
+
+def test_train_defaults(tmp_path):
+    "The default lsrl recipe, one small update."
+    argv = ["train", "--set", "updates=1", "--set", "prompts_per_update=2", "--set", "group_size=2",
+            "--set", "micro_batches=1"]
+    assert main(argv) == 0
+    assert (tmp_path / "runs" / "train" / "metrics.jsonl").read_text().count("\n") == 1
+
+
+def test_demo_budget_is_cut_to_the_block(tmp_path, capsys):
+    "A token budget far past the block is cut to what the prompt leaves."
+    assert main(["demo", "--depth", "2", "--max-new-tokens", "1000", "--updates", "0"]) == 0
+    out = capsys.readouterr()
+    assert "gold answer: 33" in out.out
