@@ -1,4 +1,4 @@
-"""LoRA on the recurrent core (LSRL) or on every linear layer (HRPO), int8 base weights, and the trainable-parameter report.
+"""LoRA on the recurrent core (LSRL) or on every linear layer (HRPO), int8 or nf4 base weights, and the trainable-parameter report.
 
 Docs: https://lsrl.github.io/lsrl/adapters.html.md"""
 
@@ -6,14 +6,20 @@ Docs: https://lsrl.github.io/lsrl/adapters.html.md"""
 
 # %% ../nbs/06b_adapters.ipynb #66a3bef1
 from __future__ import annotations
+import logging, warnings
 from typing import Optional, Sequence
 
 import torch
 from .huginn import HuginnConfig, HuginnForCausalLM
 
+# PEFT imports bitsandbytes whenever it is installed; on CPUs with AVX-512 bf16 its import logs that an optional fused
+# 4-bit kernel package is missing (it then uses its own kernel): not something a user of lsrl can act on
+logging.getLogger("bitsandbytes.backends.cpu.ops").addFilter(
+    lambda record: not str(record.msg).startswith("Failed to load CPU gemm_4bit_forward"))
+
 # %% auto #0
-__all__ = ['CORE_LORA_TARGETS', 'ALL_BLOCK_LORA_TARGETS', 'add_core_lora', 'trainable_report', 'lora_targets_for',
-           'quantize_int8']
+__all__ = ['CORE_LORA_TARGETS', 'ALL_BLOCK_LORA_TARGETS', 'QUANT_KINDS', 'add_core_lora', 'trainable_report', 'lora_targets_for',
+           'quantize_base']
 
 # %% ../nbs/06b_adapters.ipynb #5dfe8f2b
 CORE_LORA_TARGETS = r"transformer\.core_block\.\d+\.(attn\.(Wqkv|proj)|mlp\.(fc|proj))"
@@ -22,7 +28,9 @@ def add_core_lora(model, r: int = 8, alpha: int = 16, dropout: float = 0.0, targ
     "Wrap `model` with PEFT LoRA adapters on `targets` (default: the recurrent core); everything else is frozen."
     from peft import LoraConfig, get_peft_model
     cfg = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, bias="none")
-    return get_peft_model(model, cfg)
+    with warnings.catch_warnings():   # PEFT asks transformers a question it has deprecated: not the user's concern
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(model, cfg)
 
 def trainable_report(model, base_params: Optional[int] = None) -> dict:
     "trainable_params, total (tied head once, LoRA excluded) and trainable_fraction."
@@ -44,20 +52,30 @@ def lora_targets_for(model, which: str = "core"):
     if which == "all": return ALL_BLOCK_LORA_TARGETS if huginn else "all-linear"
     return which
 
-# %% ../nbs/06b_adapters.ipynb #06c600ec
-def quantize_int8(model: torch.nn.Module, skip: Sequence[str] = ("lm_head", "wte"),
-                  threshold: float = 6.0) -> torch.nn.Module:
-    "Replace nn.Linear layers (names containing none of `skip`) by bitsandbytes int8 layers, in place."
-    import bitsandbytes as bnb
+# %% ../nbs/06b_adapters.ipynb #b62e4be1
+QUANT_KINDS = ("int8", "nf4")
+
+def quantize_base(model: torch.nn.Module, kind: str = "int8", skip: Sequence[str] = ("lm_head", "wte"),
+                  threshold: float = 6.0, compute_dtype: torch.dtype = torch.float32) -> torch.nn.Module:
+    "Replace nn.Linear layers (names containing none of `skip`) by bitsandbytes `kind` layers (int8 | nf4), in place."
+    if kind not in QUANT_KINDS: raise ValueError(f"quantize={kind!r}: choose one of {', '.join(QUANT_KINDS)}")
+    try: import bitsandbytes as bnb
+    except ImportError: raise ImportError(f"quantize={kind!r} needs bitsandbytes: pip install bitsandbytes") from None
+    # on CPU, int8 layers cast fp32 inputs to fp16 and warn on every call: expected here, so said once in the docs
+    warnings.filterwarnings("ignore", message="MatMul8bitLt: inputs will be cast", category=UserWarning)
     for parent_name, parent in list(model.named_modules()):
         for name, child in list(parent.named_children()):
             full = f"{parent_name}.{name}" if parent_name else name
             if type(child) is not torch.nn.Linear or any(s in full for s in skip): continue
-            q = bnb.nn.Linear8bitLt(child.in_features, child.out_features, bias=child.bias is not None,
-                                    has_fp16_weights=False, threshold=threshold)
-            q.weight = bnb.nn.Int8Params(child.weight.data.to(torch.float16), requires_grad=False,
-                                         has_fp16_weights=False)
-            if child.bias is not None:
-                q.bias = torch.nn.Parameter(child.bias.data.to(torch.float16), requires_grad=False)
+            shape = (child.in_features, child.out_features)
+            if kind == "int8":
+                q = bnb.nn.Linear8bitLt(*shape, bias=child.bias is not None, has_fp16_weights=False,
+                                        threshold=threshold)
+                q.weight = bnb.nn.Int8Params(child.weight.data.cpu(), requires_grad=False, has_fp16_weights=False)
+            else:
+                q = bnb.nn.Linear4bit(*shape, bias=child.bias is not None, compute_dtype=compute_dtype,
+                                      quant_type="nf4")
+                q.weight = bnb.nn.Params4bit(child.weight.data.cpu(), requires_grad=False, quant_type="nf4")
+            if child.bias is not None: q.bias = torch.nn.Parameter(child.bias.data, requires_grad=False)
             setattr(parent, name, q)
     return model

@@ -6,7 +6,7 @@ Docs: https://lsrl.github.io/lsrl/eval.html.md"""
 
 # %% ../nbs/08_eval.ipynb #9c24b681
 from __future__ import annotations
-import json, time
+import html, json, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -16,11 +16,12 @@ from .answers import check_answer, extract_flexible, extract_strict, numbers_equ
 from .data import Problem, PromptFormat
 from .huginn import HuginnConfig, HuginnForCausalLM
 from .models import seed_for, seeded_state_tables, stop_tokens
+from .trainer import token_budget
 
 # %% auto #0
-__all__ = ['matmul_params', 'flops_per_token', 'EvalResult', 'score', 'greedy_completions', 'evaluate', 'depth_sweep',
-           'resolve_adapter', 'Variant', 'paper_variants', 'compare_variants', 'table_markdown', 'sweep_figure',
-           'save_report']
+__all__ = ['ACCURACY_AXIS', 'LEGEND', 'matmul_params', 'flops_per_token', 'EvalResult', 'score', 'greedy_completions', 'evaluate',
+           'depth_sweep', 'resolve_adapter', 'Variant', 'paper_variants', 'compare_variants', 'table_markdown',
+           'sweep_figure', 'accuracy_bars', 'save_report']
 
 # %% ../nbs/08_eval.ipynb #1b8dcf06
 def matmul_params(config: HuginnConfig) -> dict:
@@ -79,27 +80,39 @@ def _hf_greedy(model, ids, mask, max_new_tokens: int, stops: list, pad: int) -> 
     return new, (stop.cumsum(1) - stop) == 0   # 0 stops strictly before this position
 
 # %% ../nbs/08_eval.ipynb #5f0b3c87
+def _progress_bar(progress, total: int, desc: str):
+    "(callback, close): `progress` itself, or a tqdm bar that shows only on a terminal."
+    if progress is not None: return progress, lambda: None
+    from tqdm.auto import tqdm
+    bar = tqdm(total=total, desc=desc, unit="problem", leave=False, disable=None)
+    return bar.update, bar.close
+
 @torch.no_grad()
 def greedy_completions(model, tokenizer, problems: Sequence[Problem], num_steps: int = 8, max_new_tokens: int = 256,
                        batch_size: int = 16, seed: int = 0, prompt_format: Optional[PromptFormat] = None, gate=None,
                        progress: Optional[Callable[[int], None]] = None) -> list:
-    """Greedy completions at depth r, batched with left padding. Each problem's s_0 rows come from its own seed.
-    With an HRPO `gate`, decoding is the hybrid rollout (greedy) the gate was trained with; a Hugging Face model
-    without a gate decodes with its own `generate` (`num_steps` does not apply)."""
+    """Greedy completions at depth r, batched with left padding (longest prompts first), in the order of `problems`.
+    Each problem's s_0 rows come from its own seed; `max_new_tokens` is capped to fit the model. With an HRPO `gate`,
+    decoding is the hybrid rollout (greedy) the gate was trained with; a Hugging Face model without a gate decodes
+    with its own `generate` (`num_steps` does not apply)."""
     fmt = prompt_format or PromptFormat()
     dev = next(p for p in model.parameters()).device
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     huginn = isinstance(base, HuginnForCausalLM)
     pad = tokenizer.pad_token_id or 0
     stops = stop_tokens(base, tokenizer)
+    encoded = [fmt.encode(p, tokenizer) for p in problems]
+    max_new_tokens = token_budget(model, max_new_tokens, max(map(len, encoded), default=0))
+    order = sorted(range(len(problems)), key=lambda i: -len(encoded[i]))
     if gate is not None:
         from lsrl.hrpo import HFHost, HuginnHost, MarkerTracker, hybrid_rollout
         tracker = MarkerTracker(tokenizer)
-    texts = []
+    texts = [None] * len(problems)
+    step, close = _progress_bar(progress, len(problems), f"pass@1 r={num_steps}")
     model.eval()
-    for start in range(0, len(problems), batch_size):
-        chunk = problems[start:start + batch_size]
-        rows = [fmt.encode(p, tokenizer) for p in chunk]
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        chunk, rows = [problems[i] for i in idx], [encoded[i] for i in idx]
         ids, mask = (t.to(dev) for t in _left_pad(rows, pad))
         table = None
         if huginn:   # row b, position q = s_0 of the problem's own seed (positions count from its first real token)
@@ -116,12 +129,14 @@ def greedy_completions(model, tokenizer, problems: Sequence[Problem], num_steps:
             comp, cmask = ro.completions, ro.completion_mask
         elif huginn:
             g = model.generate(ids, attention_mask=mask, num_steps=num_steps, max_new_tokens=max_new_tokens,
-                               do_sample=False, state_table=table)
+                               do_sample=False, state_table=table, stop_tokens=stops)
             comp, cmask = g.new_tokens, g.completion_mask
         else:
             comp, cmask = _hf_greedy(model, ids, mask, max_new_tokens, stops, pad)
-        texts += [tokenizer.decode(c[m.bool()].tolist(), skip_special_tokens=True) for c, m in zip(comp, cmask)]
-        if progress: progress(len(chunk))
+        for i, c, m in zip(idx, comp, cmask):
+            texts[i] = tokenizer.decode(c[m.bool()].tolist(), skip_special_tokens=True)
+        step(len(chunk))
+    close()
     return texts
 
 # %% ../nbs/08_eval.ipynb #9e7d4a30
@@ -130,7 +145,9 @@ def evaluate(model, tokenizer, problems: Sequence[Problem], num_steps: int = 8, 
              gate=None, progress: Optional[Callable[[int], None]] = None) -> EvalResult:
     "pass@1 (greedy, depth r) of `model` on `problems`; unparseable gold answers are skipped and counted."
     fmt = prompt_format or PromptFormat()
-    t0 = time.perf_counter()
+    t0, asked = time.perf_counter(), max_new_tokens
+    longest = max((len(fmt.encode(p, tokenizer)) for p in problems), default=0)
+    max_new_tokens = token_budget(model, max_new_tokens, longest)
     texts = greedy_completions(model, tokenizer, problems, num_steps, max_new_tokens, batch_size, seed, fmt, gate,
                                progress)
     records = [dict(id=p.id, gold=p.gold, completion=t, **score(t, p)) for p, t in zip(problems, texts)]
@@ -140,23 +157,34 @@ def evaluate(model, tokenizer, problems: Sequence[Problem], num_steps: int = 8, 
              if scored and k in scored[0]}
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     gf = flops_per_token(base.config, num_steps) / 1e9 if isinstance(base, HuginnForCausalLM) else None
+    seconds = time.perf_counter() - t0
     settings = dict(seed=seed, max_new_tokens=max_new_tokens, decoding="greedy", hybrid=gate is not None,
                     prompt=dict(system=fmt.system, instruction=fmt.instruction, chat=fmt.chat),
                     extraction="lsrl numeric (gsm8k) / option letter (mathqa) / boxed + math-verify (math)",
-                    seconds=round(time.perf_counter() - t0, 2))
+                    seconds=round(seconds, 2), seconds_per_problem=round(seconds / max(1, len(problems)), 3))
+    if asked != max_new_tokens: settings["max_new_tokens_asked"] = asked
     return EvalResult(name, num_steps, acc, len(scored), len(records) - len(scored), extra, gf, records, settings)
 
 # %% ../nbs/08_eval.ipynb #83039d32
+def _budget(model, tokenizer, problems: Sequence[Problem], kw: dict) -> int:
+    "The new-token budget `evaluate` would use for `problems` with the keyword arguments `kw`."
+    fmt = kw.get("prompt_format") or PromptFormat()
+    longest = max((len(fmt.encode(p, tokenizer)) for p in problems), default=0)
+    return token_budget(model, kw.get("max_new_tokens", 256), longest)
+
 def depth_sweep(model, tokenizer, problems: Sequence[Problem], depths: Sequence[int] = (1, 2, 4, 8, 16, 32),
                 name: str = "model", reference_depth: int = 8, **kw) -> list:
     """`evaluate` at every depth; each result's metrics gain `flops_rel_r8` (FLOPs per token relative to
     `reference_depth`)."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     ref = flops_per_token(base.config, reference_depth)
+    asked = kw.get("max_new_tokens", 256)
+    kw["max_new_tokens"] = _budget(model, tokenizer, problems, kw)   # capped (and logged) once for every depth
     out = []
     for r in depths:
         res = evaluate(model, tokenizer, problems, num_steps=r, name=name, **kw)
         res.metrics["flops_rel_r8"] = flops_per_token(base.config, r) / ref
+        if asked != kw["max_new_tokens"]: res.settings["max_new_tokens_asked"] = asked
         out.append(res)
     return out
 
@@ -204,6 +232,7 @@ def compare_variants(model, tokenizer, variants: Sequence[Variant], datasets: di
     removed afterwards; an adapter saved with an HRPO gate is decoded with that gate. Returns one row per variant."""
     from peft import PeftModel
     rows = []
+    budgets = {d: _budget(model, tokenizer, probs, kw) for d, probs in datasets.items()}  # one cap per dataset
     for v in variants:
         m, gate = model, None
         if v.adapter:
@@ -212,7 +241,8 @@ def compare_variants(model, tokenizer, variants: Sequence[Variant], datasets: di
             gate = _load_gate(folder.parent / "gate.safetensors", m)
         row = dict(model=v.name, depth=v.depth, adapter=str(v.adapter) if v.adapter else None, results={})
         for dname, probs in datasets.items():
-            res = evaluate(m, tokenizer, probs, num_steps=v.depth, name=v.name, gate=gate, **kw)
+            res = evaluate(m, tokenizer, probs, num_steps=v.depth, name=v.name, gate=gate,
+                           **(kw | dict(max_new_tokens=budgets[dname])))
             row["results"][dname] = res.summary()
             row["gflops_per_token"] = res.gflops_per_token
         if v.adapter: model = m.unload()
@@ -235,52 +265,105 @@ def table_markdown(rows: list) -> str:
     return "\n".join(lines)
 
 # %% ../nbs/08_eval.ipynb #af50b982
+ACCURACY_AXIS = dict(title_text="pass@1 (% of problems)", range=[0, 100], ticksuffix="%", dtick=20)
+LEGEND = dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1)   # above the plot, clear of the axes
+
 def sweep_figure(sweeps: dict):
-    "Plotly figure: accuracy (%) against depth r per model, and FLOPs per token relative to r = 8."
+    "Plotly figure: pass@1 (%, 0-100) against depth r per dataset or model, n in the legend and hover; FLOPs per token."
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     for name, results in sweeps.items():
-        fig.add_trace(go.Scatter(x=[r.depth for r in results], y=[100 * r.accuracy for r in results],
-                                 mode="lines+markers", name=name))
+        n = results[0].n if results else 0
+        fig.add_trace(go.Scatter(
+            x=[r.depth for r in results], y=[100 * r.accuracy for r in results], mode="lines+markers",
+            name=f"{name} (n = {n})", cliponaxis=False,
+            customdata=[[round(r.accuracy * r.n), r.n, r.skipped] for r in results],
+            hovertemplate="r = %{x}: pass@1 %{y:.1f}% (%{customdata[0]} of %{customdata[1]} problems, "
+                          "%{customdata[2]} skipped)<extra>" + html.escape(name) + "</extra>"))
     first = next(iter(sweeps.values()), [])
     if first and "flops_rel_r8" in first[0].metrics:
-        fig.add_trace(go.Scatter(x=[r.depth for r in first], y=[r.metrics["flops_rel_r8"] for r in first], mode="lines",
-                                 name="FLOPs/token (x r=8)", line=dict(dash="dot", color="gray")), secondary_y=True)
-    fig.update_xaxes(title_text="recurrent depth r", type="log", dtick=0.30103)
-    fig.update_yaxes(title_text="pass@1 (%)", secondary_y=False)
-    fig.update_yaxes(title_text="FLOPs per token relative to r = 8", secondary_y=True)
-    fig.update_layout(title="Accuracy against recurrent depth", template="plotly_white")
+        rel = [r.metrics["flops_rel_r8"] for r in first]
+        fig.add_trace(go.Scatter(x=[r.depth for r in first], y=rel, mode="lines",
+                                 name="FLOPs per token (x r = 8)", line=dict(dash="dot", color="gray"),
+                                 hovertemplate="r = %{x}: %{y:.2f}x the FLOPs per token of r = 8<extra></extra>"),
+                      secondary_y=True)
+    depths = sorted({r.depth for v in sweeps.values() for r in v})
+    fig.update_xaxes(title_text="recurrent depth r (core steps per token, log scale)", type="log", tickvals=depths)
+    fig.update_yaxes(**ACCURACY_AXIS, secondary_y=False)
+    fig.update_yaxes(title_text="FLOPs per token (relative to r = 8)", rangemode="tozero", tickformat=".1f",
+                     ticksuffix="x", showgrid=False, secondary_y=True)
+    fig.update_layout(title="pass@1 against recurrent depth (greedy)", template="plotly_white", legend=LEGEND)
     return fig
+
+def accuracy_bars(groups: dict):
+    "Plotly bars of pass@1 (%, 0-100): `groups` maps a dataset to its [(label, accuracy, n)], one colour each."
+    import plotly.graph_objects as go
+    fig = go.Figure()
+    for name, bars in groups.items():
+        fig.add_trace(go.Bar(x=[b[0] for b in bars], y=[100 * b[1] for b in bars], name=html.escape(name),
+                             text=[f"{100 * b[1]:.1f}% (n = {b[2]})" for b in bars], textposition="outside",
+                             cliponaxis=False, customdata=[b[2] for b in bars],
+                             hovertemplate="%{x}: pass@1 %{y:.1f}% of %{customdata} problems<extra></extra>"))
+    fig.update_yaxes(**ACCURACY_AXIS)
+    fig.update_xaxes(title_text="model and recurrent depth r")
+    fig.update_layout(title="pass@1 (greedy)", barmode="group", template="plotly_white", legend=LEGEND)
+    return fig
+
+# %% ../nbs/08_eval.ipynb #96653a0e
+def _settings_line(results: list) -> str:
+    "One line of how the results were decoded: depth-independent settings of the first result."
+    s = results[0].settings if results else {}
+    if not s: return ""
+    tokens = f"{s['max_new_tokens']} new tokens" + (f" (capped from {s['max_new_tokens_asked']} to fit the model)"
+                                                    if "max_new_tokens_asked" in s else "")
+    return f"<p>{s.get('decoding', 'greedy')} decoding, {tokens}, seed {s.get('seed')}</p>"
 
 def save_report(out_dir, sweeps: Optional[dict] = None, variants: Optional[list] = None, single: Optional[list] = None,
                 meta: Optional[dict] = None) -> dict:
     "Write results.json and report.html (plotly inlined) to `out_dir`; returns their paths."
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    sweeps, single = sweeps or {}, single or []
+    sweeps, single, rows = sweeps or {}, single or [], variants or []
     doc = dict(meta=meta or {}, single=[dict(**r.summary(), settings=r.settings, records=r.records) for r in single],
                sweeps={k: [dict(**r.summary(), settings=r.settings) for r in v] for k, v in sweeps.items()},
-               variants=variants or [])
+               variants=rows)
     (out / "results.json").write_text(json.dumps(doc, indent=1, default=str))
+    esc = lambda v: html.escape(str(v))
     parts = ["<html><head><meta charset='utf-8'><title>lsrl evaluation</title></head>"
-             "<body style='font-family:sans-serif'>",
-             "<h2>lsrl evaluation</h2>"]
-    if sweeps: parts.append(sweep_figure(sweeps).to_html(full_html=False, include_plotlyjs=True))
-    rows = variants or []
-    if rows or single:
-        names = list(rows[0]["results"]) if rows else ["accuracy"]
-        parts.append("<table border='1' cellpadding='4' style='border-collapse:collapse'><tr><th>model</th><th>r</th>"
-                     + "".join(f"<th>{n} (%)</th>" for n in names) + "<th>FLOPs/token</th></tr>")
+             "<body style='font-family:sans-serif'>", "<h2>lsrl evaluation</h2>"]
+    if meta: parts.append("<p>" + ", ".join(f"{esc(k)}: {esc(v)}" for k, v in meta.items() if v is not None) + "</p>")
+    figures = []
+    def plot(fig):   # plotly.js goes into the first figure only
+        figures.append(fig)
+        return fig.to_html(full_html=False, include_plotlyjs=len(figures) == 1)
+    table = "<table border='1' cellpadding='4' style='border-collapse:collapse'>"
+    if sweeps:
+        parts += [plot(sweep_figure(sweeps)), _settings_line(next(iter(sweeps.values())))]
+    if rows:
+        names = list(rows[0]["results"])
+        groups = {n: [(f"{r['model']} (r = {r['depth']})", r["results"][n]["accuracy"], r["results"][n]["n"])
+                      for r in rows] for n in names}
+        parts.append(plot(accuracy_bars(groups)))
+        parts.append(table + "<tr><th>model</th><th>r</th>"
+                     + "".join(f"<th>{esc(n)} pass@1 (%, n = {rows[0]['results'][n]['n']})</th>" for n in names)
+                     + "<th>FLOPs per token (x r = 8)</th></tr>")
         for r in rows:
             rel = f"{r['flops_rel_r8']:.2f}x" if r.get("flops_rel_r8") else "-"
-            parts.append(f"<tr><td>{r['model']}</td><td>{r['depth']}</td>"
+            parts.append(f"<tr><td>{esc(r['model'])}</td><td>{r['depth']}</td>"
                          + "".join(f"<td>{100 * r['results'][n]['accuracy']:.2f}</td>" for n in names)
                          + f"<td>{rel}</td></tr>")
-        for s in single:
-            parts.append(f"<tr><td>{s.name}</td><td>{s.depth}</td><td>{100 * s.accuracy:.2f}</td>"
-                         f"<td>{s.gflops_per_token or '-'}</td></tr>")
         parts.append("</table>")
+    if single:
+        parts.append(plot(accuracy_bars({s.name: [(f"{s.name} (r = {s.depth})", s.accuracy, s.n)] for s in single})))
+        parts.append(table + "<tr><th>data</th><th>r</th><th>pass@1 (%)</th><th>n</th><th>skipped</th>"
+                     "<th>GFLOPs per token</th><th>seconds per problem</th></tr>")
+        for s in single:
+            gf = f"{s.gflops_per_token:.4g}" if s.gflops_per_token else "-"
+            parts.append(f"<tr><td>{esc(s.name)}</td><td>{s.depth}</td><td>{100 * s.accuracy:.2f}</td>"
+                         f"<td>{s.n}</td><td>{s.skipped}</td><td>{gf}</td>"
+                         f"<td>{s.settings.get('seconds_per_problem', '-')}</td></tr>")
+        parts.append("</table>" + _settings_line(single))
     parts.append("</body></html>")
     (out / "report.html").write_text("\n".join(parts))
     return dict(json=out / "results.json", html=out / "report.html")

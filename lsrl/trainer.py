@@ -6,16 +6,17 @@ Docs: https://lsrl.github.io/lsrl/trainer.html.md"""
 
 # %% ../nbs/07_trainer.ipynb #1297359c
 from __future__ import annotations
-import json, math, os, random, shutil, time
+import hashlib, importlib.util, json, logging, math, os, random, shutil, time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import torch
 from fastcore.basics import patch
-from .adapters import add_core_lora, lora_targets_for, quantize_int8, trainable_report
+from .adapters import QUANT_KINDS, add_core_lora, lora_targets_for, quantize_base, trainable_report
 from .config import Config, ConfigError, resolve_device
 from .data import Problem, PromptFormat
 from .huginn import CheckpointError, HuginnForCausalLM
@@ -24,75 +25,105 @@ from .models import default_data, load_model_and_tokenizer, named_problems, seed
 from .modes import MODE_DEFAULTS, MODES, OutcomeMode, Rollout, register_mode
 from .rewards import RewardConfig, group_advantages
 
+_log = logging.getLogger("lsrl.trainer")
+
 # %% auto #0
-__all__ = ['STATE_FORMAT', 'TrainConfig', 'dist_info', 'barrier', 'all_sum', 'all_gather_cat', 'PhaseTimer', 'Trainer',
-           'peak_memory_mb', 'tensorboard_writer', 'save_state', 'load_state', 'load_legacy_state']
+__all__ = ['TRACKER_EXTRAS', 'SECRET_FIELDS', 'SAMPLE_COLUMNS', 'TRACKERS', 'STATE_FORMAT', 'TrainConfig', 'report_backends',
+           'report_problems', 'redact_url', 'dist_info', 'barrier', 'all_sum', 'all_gather_cat', 'PhaseTimer',
+           'context_length', 'token_budget', 'Trainer', 'peak_memory_mb', 'sample_rows', 'scalars',
+           'TensorBoardTracker', 'run_name', 'TrackioTracker', 'WandbTracker', 'make_trackers', 'save_state',
+           'load_state', 'load_legacy_state']
 
 # %% ../nbs/07_trainer.ipynb #c494bc6c
 @dataclass
 class TrainConfig(Config):
     "Everything a GRPO run depends on. `None` = the mode's recipe (`MODE_DEFAULTS`), filled in on creation."
-    mode: str = "lsrl"                       # outcome | lsrl | hrpo (or a registered mode)
-    model: str = "tiny"                      # a name in lsrl.models.MODEL_NAMES, a hub id or a folder
-    num_steps: int = 8                       # depth r for rollout, snapshots and loss (Huginn)
-    backprop_depth: Optional[int] = None     # b: gradient through the last b steps (default r: full BPTT)
-    group_size: int = 8                      # G
-    prompts_per_update: Optional[int] = None
-    micro_batches: Optional[int] = None
-    updates: int = 10
-    lr: Optional[float] = None               # LoRA learning rate
-    lr_schedule: Optional[str] = None        # constant | cosine (with linear warmup)
-    warmup_ratio: float = 0.1                # cosine only
-    weight_decay: Optional[float] = None
-    adam_beta2: Optional[float] = None
-    max_grad_norm: Optional[float] = None
-    loss_type: Optional[str] = None
-    scale_rewards: Optional[str] = None      # advantages: none | group | batch std scaling
-    epsilon: float = 0.2
-    epsilon_high: Optional[float] = None
-    num_iterations: int = 1                  # mu: optimizer steps per generation batch
-    beta: Optional[float] = None
-    adaptive_kl: Optional[bool] = None
-    kl_target: float = 0.1
-    k_beta: float = 0.1
-    kl_ratio_weighted: bool = False          # KL term times pi_theta / pi_old (TRL's use_bias_correction_kl)
-    lora_r: Optional[int] = None
-    lora_alpha: Optional[int] = None
-    lora_targets: Optional[str] = None       # core | all | a regex
-    lora_dropout: float = 0.0
-    int8: bool = False                       # bitsandbytes int8 base weights (CUDA only)
-    temperature: Optional[float] = None
-    top_p: Optional[float] = None
-    top_k: Optional[int] = None              # 0 = off
-    max_new_tokens: Optional[int] = None
-    marker: str = "####"                     # hrpo: the answer marker that ends the thinking span
-    gate_r_min: float = 0.99
-    gate_r_max: float = 0.999
-    gate_c: float = 8.0
-    lr_gate: float = 1e-4
-    lr_lambda: float = 1e-3
-    decay_lambda: bool = False
-    decay_bias: bool = False
-    ref_inputs: str = "tokens"               # hrpo reference input: tokens (HRPO) | hybrid
-    grader: str = "auto"                     # auto (nano if OPENAI_API_KEY, else symbolic) | symbolic | nano
-    grader_model: str = "gpt-4.1-nano"
-    grader_base_url: Optional[str] = None
-    grader_cache: Optional[str] = None
-    data: Optional[str] = None               # synthetic | tiny | a GSM8K file or hub id; None: the model's default
-    train_size: int = 500
-    seed: int = 0
-    checkpoint_every: int = 1
-    device: str = "auto"
-    reward: RewardConfig = field(default_factory=RewardConfig)
+    mode: str = "lsrl"                        # outcome | lsrl | hrpo (or a registered mode)
+    model: str = "tiny"                       # a name in lsrl.models.MODEL_NAMES, a hub id or a folder
+    num_steps: int = 8                        # recurrent depth r of rollout, snapshots and loss (Huginn only)
+    backprop_depth: Optional[int] = None      # b: gradient through the last b core steps (None: all r, full BPTT)
+    group_size: int = 8                       # G: sampled completions per prompt (>= 2)
+    prompts_per_update: Optional[int] = None  # prompts per update, all processes together
+    micro_batches: Optional[int] = None       # gradient-accumulation chunks per update (prompts split evenly)
+    updates: int = 10                         # updates to run (one rollout batch each)
+    lr: Optional[float] = None                # LoRA learning rate
+    lr_schedule: Optional[str] = None         # constant | cosine (with linear warmup)
+    warmup_ratio: float = 0.1                 # cosine only: fraction of optimizer steps that warm up linearly
+    weight_decay: Optional[float] = None      # AdamW weight decay of the LoRA (and gate) weights
+    adam_beta2: Optional[float] = None        # AdamW beta2 (beta1 is 0.9)
+    max_grad_norm: Optional[float] = None     # clip the gradient's global L2 norm to this
+    loss_type: Optional[str] = None           # grpo | bnpo | dr_grpo | dapo: how token losses are averaged
+    scale_rewards: Optional[str] = None       # advantages: none | group | batch std scaling
+    epsilon: float = 0.2                      # PPO clip: ratio kept >= 1 - epsilon
+    epsilon_high: Optional[float] = None      # PPO clip: ratio kept <= 1 + epsilon_high (None: epsilon)
+    num_iterations: int = 1                   # mu: optimizer steps per generation batch
+    beta: Optional[float] = None              # KL coefficient (the start value when adaptive)
+    adaptive_kl: Optional[bool] = None        # move beta after each update so the KL approaches kl_target
+    kl_target: float = 0.1                    # adaptive KL: the target KL (nats per sequence mean)
+    k_beta: float = 0.1                       # adaptive KL: gain, beta *= 1 + k_beta * clip(KL/target - 1, +-0.2)
+    kl_ratio_weighted: bool = False           # KL term times pi_theta / pi_old (TRL's use_bias_correction_kl)
+    lora_r: Optional[int] = None              # LoRA rank
+    lora_alpha: Optional[int] = None          # LoRA alpha (scale alpha / r)
+    lora_targets: Optional[str] = None        # core | all | a regex over module names
+    lora_dropout: float = 0.0                 # dropout on the LoRA input
+    quantize: Optional[str] = None            # bitsandbytes base weights: int8 | nf4 (CPU or CUDA); None: as loaded
+    int8: bool = False                        # the older spelling of quantize=int8 (still read)
+    temperature: Optional[float] = None       # sampling temperature of the rollouts (> 0)
+    top_p: Optional[float] = None             # nucleus sampling (1 = off)
+    top_k: Optional[int] = None               # top-k sampling (0 = off)
+    max_new_tokens: Optional[int] = None      # new tokens per completion; capped to fit the model's context
+    marker: str = "####"                      # hrpo: the answer marker that ends the thinking span
+    gate_r_min: float = 0.99                  # hrpo: Lambda's init puts a (at r = 1) uniformly in [min, max]
+    gate_r_max: float = 0.999                 # hrpo: upper end of that range (< 1)
+    gate_c: float = 8.0                       # hrpo: c in the gate a = exp(-c softplus(-Lambda) r)
+    lr_gate: float = 1e-4                     # hrpo: learning rate of the gate's linear layers
+    lr_lambda: float = 1e-3                   # hrpo: learning rate of Lambda
+    decay_lambda: bool = False                # hrpo: apply weight decay to Lambda
+    decay_bias: bool = False                  # hrpo: apply weight decay to the gate's biases
+    ref_inputs: str = "tokens"                # hrpo reference input: tokens (HRPO) | hybrid
+    grader: str = "auto"                      # auto (nano if OPENAI_API_KEY, else symbolic) | symbolic | nano
+    grader_model: str = "gpt-4.1-nano"        # nano grader: the model name on the server
+    grader_base_url: Optional[str] = None     # nano grader: an OpenAI-compatible server (None: OpenAI's)
+    grader_cache: Optional[str] = None        # nano grader: SQLite file of cached grades (None: no cache)
+    data: Optional[str] = None                # synthetic | tiny | a GSM8K file or hub id; None: the model's default
+    train_size: int = 500                     # training problems taken from `data`
+    seed: int = 0                             # seed of every random draw (prompt order, s_0, sampling, gate)
+    checkpoint_every: int = 1                 # updates between checkpoints (the last update is always saved)
+    keep_last: int = 3                        # checkpoints kept: the newest N, older ones deleted; 0 = keep all
+    report_to: str = "tensorboard"            # tensorboard | trackio | wandb | none, or a comma list of them
+    project: str = "lsrl"                     # trackio / wandb project name
+    run_name: Optional[str] = None            # trackio / wandb run name (None: the run folder's name)
+    device: str = "auto"                      # auto (cuda if available) | cpu | cuda | cuda:N
+    reward: RewardConfig = field(default_factory=RewardConfig)  # LSRL's reward weights (lsrl.rewards)
 
     def __post_init__(self):
         for k, v in MODE_DEFAULTS.get(self.mode, {}).items():
             if getattr(self, k) is None: setattr(self, k, v)
         if self.data is None: self.data = default_data(self.model)
+        if not isinstance(self.report_to, str): self.report_to = ",".join(self.report_to or ["none"])  # list, None
         super().__post_init__()
 
     @property
     def trajectories_per_update(self) -> int: return self.prompts_per_update * self.group_size
+
+# %% ../nbs/07_trainer.ipynb #984ff43a
+TRACKER_EXTRAS = dict(tensorboard="tensorboard", trackio="lsrl[trackio]", wandb="lsrl[wandb]")  # name -> pip install
+
+def report_backends(report_to) -> list:
+    "The trackers `report_to` names (a comma string or a list; 'none' or empty: none), each once, in order."
+    items = report_to.split(",") if isinstance(report_to, str) else list(report_to or [])
+    names = [s.strip().lower() for s in items]
+    return list(dict.fromkeys(n for n in names if n not in ("", "none")))
+
+def report_problems(report_to) -> list:
+    "What keeps `report_to` from running here: unknown trackers, and trackio/wandb when not installed."
+    out = []
+    for b in report_backends(report_to):
+        if b not in TRACKER_EXTRAS:
+            out.append(f"report_to: unknown tracker {b!r}; use {', '.join(TRACKER_EXTRAS)} or none")
+        elif b != "tensorboard" and importlib.util.find_spec(b) is None:
+            out.append(f"report_to={b}: {b} is not installed; pip install '{TRACKER_EXTRAS[b]}'")
+    return out
 
 # %% ../nbs/07_trainer.ipynb #744c75c8
 @patch
@@ -115,13 +146,40 @@ def problems(self: TrainConfig) -> list:
         out.append(f"lr_schedule={self.lr_schedule!r}: use constant or cosine")
     if self.num_iterations < 1: out.append("num_iterations must be >= 1")
     if self.updates < 0 or self.checkpoint_every < 1: out.append("updates must be >= 0 and checkpoint_every >= 1")
+    if self.quantize not in (None, *QUANT_KINDS):
+        out.append(f"quantize={self.quantize!r}: choose one of {', '.join(QUANT_KINDS)} (or none)")
+    if self.keep_last < 0: out.append(f"keep_last={self.keep_last}: keep the newest N >= 1 checkpoints, or 0 for all")
     if self.grader not in ("auto", "symbolic", "nano"):
         out.append(f"grader={self.grader!r}: use auto, symbolic or nano")
     if not 0 < self.top_p <= 1 or self.temperature <= 0 or self.top_k < 0:
         out.append("need temperature > 0, 0 < top_p <= 1 and top_k >= 0")
     if self.ref_inputs not in ("tokens", "hybrid"): out.append(f"ref_inputs={self.ref_inputs!r}: use tokens or hybrid")
     if not 0 < self.gate_r_min < self.gate_r_max < 1: out.append("need 0 < gate_r_min < gate_r_max < 1")
-    return out + MODES[self.mode].check(self)
+    return out + report_problems(self.report_to) + MODES[self.mode].check(self)
+
+# %% ../nbs/07_trainer.ipynb #6e6e115b
+SECRET_FIELDS = ("key", "token", "secret", "password", "auth", "signature")
+
+def redact_url(url: Optional[str]) -> Optional[str]:
+    "`url` with its credentials masked: the password of user:password@ and query values whose name says key/token/..."
+    if not url: return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, host = netloc.rsplit("@", 1)
+        netloc = f"{user.split(':', 1)[0]}:***@{host}" if ":" in user else f"***@{host}"
+    query = urlencode([(k, "***" if any(s in k.lower() for s in SECRET_FIELDS) else v)
+                       for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+@patch
+def public(self: TrainConfig) -> TrainConfig:
+    "A copy safe to write to disk or send to a tracker: credentials in `grader_base_url` masked."
+    return self.replace(grader_base_url=redact_url(self.grader_base_url))
+
+@patch
+def __repr__(self: TrainConfig) -> str:
+    return "TrainConfig(" + ", ".join(f"{k}={v!r}" for k, v in self.public().to_dict().items()) + ")"
 
 # %% ../nbs/07_trainer.ipynb #0beb3162
 def dist_info() -> tuple:
@@ -155,14 +213,22 @@ def all_gather_cat(t: torch.Tensor, world: int) -> torch.Tensor:
 
 # %% ../nbs/07_trainer.ipynb #87411ddb
 class PhaseTimer:
-    "Seconds per named phase: `with timer('collect'): ...`; `times` per name, `total` since creation."
-    def __init__(self): self.times, self.start = {}, time.perf_counter()
+    """Seconds per named phase: `with timer('collect'): ...`; `times` per name, `total` since creation. On a GPU
+    (`device` cuda) a phase entered with `memory=True` also records its peak allocated MB in `peaks` (the peak counter
+    is reset as it starts, so only phases that never nest may ask)."""
+    def __init__(self, device: str = "cpu"):
+        self.times, self.peaks, self.start = {}, {}, time.perf_counter()
+        self.cuda = str(device).startswith("cuda") and torch.cuda.is_available()
 
     @contextmanager
-    def __call__(self, name: str):
+    def __call__(self, name: str, memory: bool = False):
+        memory = memory and self.cuda
+        if memory: torch.cuda.reset_peak_memory_stats()
         t = time.perf_counter()
         try: yield
-        finally: self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - t
+        finally:
+            self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - t
+            if memory: self.peaks[name] = max(self.peaks.get(name, 0.0), torch.cuda.max_memory_allocated() / 2**20)
 
     def run(self, name: str, fn: Callable, *args):
         "`fn(*args)` timed under `name`."
@@ -170,6 +236,25 @@ class PhaseTimer:
 
     @property
     def total(self) -> float: return time.perf_counter() - self.start
+
+# %% ../nbs/07_trainer.ipynb #cc618adc
+def context_length(model) -> Optional[int]:
+    "Positions `model` attends over (prompt + new tokens): Huginn's block_size, else max_position_embeddings, or None."
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    c = base.config
+    n = c.block_size if isinstance(base, HuginnForCausalLM) else getattr(c, "max_position_embeddings", None)
+    return int(n) if n else None
+
+def token_budget(model, max_new_tokens: int, prompt_len: int) -> int:
+    "`max_new_tokens` capped so that `prompt_len` prompt tokens and the new tokens fit the model (logged when capped)."
+    ctx = context_length(model)
+    if ctx is None or prompt_len + max_new_tokens <= ctx: return max_new_tokens
+    if prompt_len >= ctx:
+        raise ValueError(f"a prompt of {prompt_len} tokens fills the model's {ctx} positions: use shorter prompts "
+                         "(other data or prompt format) or a model with a longer context")
+    _log.warning(f"max_new_tokens={max_new_tokens} capped to {ctx - prompt_len}: the longest prompt "
+                f"({prompt_len} tokens) and its new tokens must fit the model's {ctx} positions")
+    return ctx - prompt_len
 
 # %% ../nbs/07_trainer.ipynb #558ccecc
 class Trainer:
@@ -184,8 +269,6 @@ class Trainer:
         self.device = resolve_device(cfg.device)
         if self.device == "cuda" and self.world > 1:
             self.device = f"cuda:{int(os.environ.get('LOCAL_RANK', self.rank))}"
-        if cfg.int8 and not self.device.startswith("cuda"):
-            raise ValueError("int8=True needs CUDA (bitsandbytes); set int8=false on CPU")
         if self.rank == 0: self.run_dir.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.seed)
         if model is None: model, tokenizer = load_model_and_tokenizer(cfg.model, self.device, cfg.seed)
@@ -195,11 +278,15 @@ class Trainer:
             raise ConfigError(f"mode {cfg.mode!r} trains a recurrent-depth Huginn; {type(model).__name__} is not one")
         self.base_params = sum(p.numel() for p in model.parameters())
         targets = lora_targets_for(model, cfg.lora_targets)
-        if cfg.int8: model = quantize_int8(model).to(self.device)
+        quant = cfg.quantize or ("int8" if cfg.int8 else None)
+        if quant: model = quantize_base(model, quant).to(self.device)   # quantised as the weights move
         self.model = add_core_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, targets).to(self.device)
         self.stop_tokens = stop_tokens(model, tokenizer)
         self.problems = list(problems) if problems is not None else named_problems(cfg.data, cfg.train_size, cfg.seed)
         self.prompt_format = PromptFormat()
+        longest = max((len(self.prompt_format.encode(p, tokenizer)) for p in self.problems), default=0)
+        budget = token_budget(model, cfg.max_new_tokens, longest)
+        if budget != cfg.max_new_tokens: self.cfg = cfg = cfg.replace(max_new_tokens=budget)  # config.toml records it
         self.mode = mode_cls(self, grader)
         groups = self.mode.param_groups([p for p in self.model.parameters() if p.requires_grad])
         self.params = [p for g in groups for p in g["params"]]
@@ -211,7 +298,7 @@ class Trainer:
         self.callbacks, self.update, self.history, self.stop_requested = list(callbacks), 0, [], False
         self.trainable = trainable_report(self.model, self.base_params)
         if self.gate is not None: self.trainable["gate_params"] = sum(p.numel() for p in self.gate.parameters())
-        if self.rank == 0: cfg.save(self.run_dir / "config.toml")
+        if self.rank == 0: cfg.public().save(self.run_dir / "config.toml")
 
     @property
     def gate(self):
@@ -384,36 +471,105 @@ def samples(self: Trainer, ro: Rollout) -> list:
 @patch
 def train_step(self: Trainer, update: int) -> tuple:
     "One update through its named phases; returns (metrics, the first prompt's samples)."
-    timer, lr = PhaseTimer(), self.sched.get_last_lr()[0]
-    with timer("collect"): batches = self.collect(update, timer)
+    timer, lr = PhaseTimer(self.device), self.sched.get_last_lr()[0]
+    with timer("collect", memory=True): batches = self.collect(update, timer)
     rollouts = [ro for ros in batches for ro in ros]
-    with timer("advantages"): self.advantages(rollouts)
-    with timer("reference"): self.reference(rollouts)
-    with timer("optimise"): steps = self.optimise(rollouts)
-    with timer("log"):
+    with timer("advantages", memory=True): self.advantages(rollouts)
+    with timer("reference", memory=True): self.reference(rollouts)
+    with timer("optimise", memory=True): steps = self.optimise(rollouts)
+    with timer("log", memory=True):
         kl, beta = steps[0]["kl"], self.kl.beta    # the KL (sequence mean) at the rollout's policy drives beta
         self.kl.update(kl)
         metrics, samples = self.metrics(update, batches, steps, kl, beta, lr), self.samples(rollouts[0])
-    return metrics | {f"time_{k}": v for k, v in timer.times.items()} | dict(time_total=timer.total), samples
+    return (metrics | {f"time_{k}": v for k, v in timer.times.items()} | dict(time_total=timer.total)
+            | {f"peak_mb_{k}": v for k, v in timer.peaks.items()}), samples
 
 # %% ../nbs/07_trainer.ipynb #87b36e18
-def tensorboard_writer(run_dir: Path):
-    "A TensorBoard writer into `run_dir/tb`, or None when tensorboard is not installed."
-    try: from torch.utils.tensorboard import SummaryWriter
-    except ImportError: return None
-    return SummaryWriter(str(run_dir / "tb"))
+SAMPLE_COLUMNS = ("update", "problem", "question", "gold", "final", "reward", "final_correct")
 
+def sample_rows(samples: list, update: int) -> list:
+    "The samples table of an update: one row (`SAMPLE_COLUMNS`) per trajectory."
+    return [[update] + [s.get(c) for c in SAMPLE_COLUMNS[1:]] for s in samples]
+
+def scalars(metrics: dict) -> dict:
+    "The finite numbers among `metrics`: what every tracker plots."
+    return {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+
+def _md_cell(v) -> str: return str(v).replace("|", "\\|").replace("\n", " ")
+
+class TensorBoardTracker:
+    "Scalars and the samples table (markdown text) into `run_dir/tb`."
+    def __init__(self, trainer):
+        from torch.utils.tensorboard import SummaryWriter
+        self.writer = SummaryWriter(str(trainer.run_dir / "tb"))
+
+    def log(self, metrics: dict, samples: list, step: int):
+        for k, v in scalars(metrics).items(): self.writer.add_scalar(k, v, step)
+        rows = ["| " + " | ".join(SAMPLE_COLUMNS) + " |", "|" + "---|" * len(SAMPLE_COLUMNS)]
+        rows += ["| " + " | ".join(_md_cell(v) for v in r) + " |" for r in sample_rows(samples, step)]
+        self.writer.add_text("samples", "\n".join(rows), step)
+        self.writer.flush()
+
+    def close(self): self.writer.close()
+
+def run_name(trainer) -> str:
+    "The trackers' run name: `cfg.run_name`, else the run folder's name."
+    return trainer.cfg.run_name or trainer.run_dir.resolve().name
+
+class TrackioTracker:
+    "A local trackio run (project `cfg.project`, resumed by name), the samples as a `trackio.Table`."
+    def __init__(self, trainer):
+        import trackio
+        self.trackio = trackio
+        self.run = trackio.init(project=trainer.cfg.project, name=run_name(trainer), resume="allow", embed=False,
+                                config=trainer.cfg.public().to_dict())
+
+    def log(self, metrics: dict, samples: list, step: int):
+        table = self.trackio.Table(columns=list(SAMPLE_COLUMNS), data=sample_rows(samples, step))
+        self.run.log(scalars(metrics) | dict(samples=table), step=step)
+
+    def close(self): self.run.finish()
+
+class WandbTracker:
+    """A wandb run in `run_dir/wandb`, resumed by an id derived from the run folder. Offline unless `WANDB_MODE` says
+    otherwise or `WANDB_API_KEY` is set (`wandb sync` uploads an offline run later)."""
+    def __init__(self, trainer):
+        import wandb
+        self.wandb = wandb
+        mode = os.environ.get("WANDB_MODE") or ("online" if os.environ.get("WANDB_API_KEY") else "offline")
+        rid = hashlib.sha1(str(trainer.run_dir.resolve()).encode()).hexdigest()[:16]
+        self.run = wandb.init(project=trainer.cfg.project, name=run_name(trainer), id=rid, resume="allow", mode=mode,
+                              dir=str(trainer.run_dir), config=trainer.cfg.public().to_dict())
+
+    def log(self, metrics: dict, samples: list, step: int):
+        table = self.wandb.Table(columns=list(SAMPLE_COLUMNS), data=sample_rows(samples, step))
+        self.run.log(scalars(metrics) | dict(samples=table), step=step)
+
+    def close(self): self.run.finish()
+
+TRACKERS = dict(tensorboard=TensorBoardTracker, trackio=TrackioTracker, wandb=WandbTracker)
+
+def make_trackers(trainer) -> list:
+    """The trackers `cfg.report_to` names. A missing tensorboard is logged and skipped (so the default runs where it
+    is not installed); missing trackio or wandb were refused by the config already."""
+    out = []
+    for b in report_backends(trainer.cfg.report_to):
+        if b == "tensorboard" and importlib.util.find_spec("tensorboard") is None:
+            _log.warning("tensorboard is not installed, so metrics go to metrics.jsonl only "
+                        "(pip install tensorboard, or set report_to=none)")
+            continue
+        out.append(TRACKERS[b](trainer))
+    return out
+
+# %% ../nbs/07_trainer.ipynb #7048a3d2
 @patch
-def record(self: Trainer, metrics: dict, samples: list, writer=None):
-    "Append to metrics.jsonl and samples.jsonl, write TensorBoard scalars, call the callbacks (rank 0 only)."
+def record(self: Trainer, metrics: dict, samples: list, trackers: Sequence = ()):
+    "Append to metrics.jsonl and samples.jsonl, log to the trackers, call the callbacks (rank 0 only)."
     if self.rank != 0: return
     with open(self.run_dir / "metrics.jsonl", "a") as f: f.write(json.dumps(metrics) + "\n")
     with open(self.run_dir / "samples.jsonl", "a") as f:
         f.write(json.dumps(dict(update=self.update, samples=samples)) + "\n")
-    if writer is not None:
-        for k, v in metrics.items():
-            if isinstance(v, (int, float)) and math.isfinite(v): writer.add_scalar(k, v, self.update)
-        writer.flush()
+    for t in trackers: t.log(metrics, samples, self.update)
     for cb in self.callbacks: cb(self, metrics)
 
 @patch
@@ -422,15 +578,18 @@ def train(self: Trainer, resume: Optional[str] = "latest") -> list:
     `stop_requested` (from another thread, e.g. a widget) ends the run after the current update, checkpointed."""
     if resume: self.load_checkpoint(resume)
     self.stop_requested = False
-    writer = tensorboard_writer(self.run_dir) if self.rank == 0 else None
-    while self.update < self.cfg.updates:
-        metrics, samples = self.train_step(self.update)
-        self.update += 1
-        self.history.append(metrics)
-        self.record(metrics, samples, writer)
-        if self.update % self.cfg.checkpoint_every == 0 or self.update == self.cfg.updates or self.stop_requested:
-            self.save_checkpoint()
-        if self.stop_requested: break
+    trackers = make_trackers(self) if self.rank == 0 else []
+    try:
+        while self.update < self.cfg.updates:
+            metrics, samples = self.train_step(self.update)
+            self.update += 1
+            self.history.append(metrics)
+            self.record(metrics, samples, trackers)
+            if self.update % self.cfg.checkpoint_every == 0 or self.update == self.cfg.updates or self.stop_requested:
+                self.save_checkpoint()
+            if self.stop_requested: break
+    finally:
+        for t in trackers: t.close()
     return self.history
 
 # %% ../nbs/07_trainer.ipynb #b3086fc3
@@ -504,12 +663,28 @@ def save_checkpoint(self: Trainer) -> Optional[Path]:
     rng = dict(rng_torch=torch.get_rng_state(), rng_python=random.getstate())
     if torch.cuda.is_available(): rng["rng_cuda"] = torch.cuda.get_rng_state_all()
     save_state(tmp, dict(optimizer=self.opt.state_dict(), scheduler=self.sched.state_dict(), **rng))
-    state = dict(update=self.update, kl=self.kl.state_dict(), history=self.history, config=self.cfg.to_dict())
+    state = dict(update=self.update, kl=self.kl.state_dict(), history=self.history,
+                 config=self.cfg.public().to_dict())
     (tmp / "trainer_state.json").write_text(json.dumps(state, default=str))
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
+    self.prune_checkpoints(final)     # only now that the new one is in place
     barrier()
     return final
+
+@patch
+def prune_checkpoints(self: Trainer, newest: Path) -> list:
+    """Delete the checkpoints before `newest` beyond the `cfg.keep_last` newest (0: keep all); returns them. Each is
+    renamed out of `ckpt-*` first, so a kill mid-delete leaves no half checkpoint to resume from."""
+    for t in self.run_dir.glob(".trash-ckpt-*"): shutil.rmtree(t, ignore_errors=True)   # left by a killed delete
+    if self.cfg.keep_last <= 0: return []
+    older = sorted(p for p in self.run_dir.glob("ckpt-*") if p.name < newest.name)
+    doomed = older[:max(0, len(older) - (self.cfg.keep_last - 1))]
+    for p in doomed:
+        trash = p.with_name(f".trash-{p.name}")
+        os.replace(p, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+    return doomed
 
 @patch
 def latest_checkpoint(self: Trainer) -> Optional[Path]:

@@ -125,3 +125,34 @@ def test_real_config_on_meta_device():
 def test_invalid_config_says_what_to_change():
     with pytest.raises(ValueError, match="n_layers=9 must equal prelude"): HuginnConfig.tiny(n_layers=9)
     with pytest.raises(ValueError, match="only 'linear'"): HuginnConfig.tiny(injection_type="none")
+
+
+# ---- the trainer's run folder: keep_last
+from lsrl.trainer import Trainer, TrainConfig  # noqa: E402
+
+TINY = dict(model="tiny-random", mode="outcome", num_steps=2, group_size=2, prompts_per_update=2, micro_batches=1,
+            max_new_tokens=4, train_size=8, grader="symbolic", lr=1e-3, seed=3)
+ckpts = lambda d: sorted(p.name for p in d.iterdir() if "ckpt" in p.name)
+
+
+def test_keep_last_keeps_the_newest_checkpoints_and_resume_continues(tmp_path):
+    cfg = TrainConfig(**TINY, updates=3, keep_last=2)
+    Trainer(cfg, tmp_path).train()
+    assert ckpts(tmp_path) == ["ckpt-000002", "ckpt-000003"]
+    more = Trainer(cfg.replace(updates=5), tmp_path)
+    hist = more.train()
+    assert len(hist) == 5 and more.update == 5 and ckpts(tmp_path) == ["ckpt-000004", "ckpt-000005"]
+    Trainer(TrainConfig(**TINY, updates=3, keep_last=0), tmp_path / "all").train()
+    assert ckpts(tmp_path / "all") == ["ckpt-000001", "ckpt-000002", "ckpt-000003"]
+
+
+def test_the_checkpoint_resumed_from_stays_until_a_newer_one_is_written(tmp_path):
+    cfg = TrainConfig(**TINY, updates=2, keep_last=1)
+    Trainer(cfg, tmp_path).train()
+    assert ckpts(tmp_path) == ["ckpt-000002"]
+    def crash(tr, m): raise RuntimeError("killed before the checkpoint of update 3")
+    with pytest.raises(RuntimeError, match="killed"):
+        Trainer(cfg.replace(updates=4), tmp_path, callbacks=[crash]).train()
+    assert ckpts(tmp_path) == ["ckpt-000002"]          # still there: no newer checkpoint exists
+    again = Trainer(cfg.replace(updates=4), tmp_path)
+    assert len(again.train()) == 4 and ckpts(tmp_path) == ["ckpt-000004"]

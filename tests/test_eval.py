@@ -59,5 +59,30 @@ def test_cli_eval_variants_and_missing_math_path(tmp_path, capsys):
                  "--variant", "base=base@2", "--variant", f"tuned={tmp_path / 'run'}@2"]) == 0
     out = capsys.readouterr().out
     assert "| base | 2 |" in out and "| tuned | 2 |" in out
-    with pytest.raises(SystemExit, match="never downloaded"):
-        main(["eval", "--data", "math", "--out", str(tmp_path / "o2")])
+    assert main(["eval", "--data", "math", "--out", str(tmp_path / "o2")]) != 0   # a short error, no traceback
+    assert "MATH is never downloaded" in capsys.readouterr().err
+
+
+def test_cli_eval_defaults_run_on_the_default_model(tmp_path):
+    # the tiny Huginn has 256 positions: a prompt + the default 256 new tokens do not fit, so the budget is capped
+    from lsrl.cli import main
+    assert main(["eval", "--limit", "2", "--out", str(tmp_path)]) == 0
+    single = json.loads((tmp_path / "results.json").read_text())["single"][0]
+    s = single["settings"]
+    assert single["n"] == 2 and s["max_new_tokens_asked"] == 256 and 0 < s["max_new_tokens"] < 256
+    html = (tmp_path / "report.html").read_text()
+    assert "capped from 256" in html and "(n = 2)" in html
+
+
+def test_sweep_and_compare_with_default_settings_on_the_default_model():
+    from lsrl.evaluate import depth_sweep
+    from lsrl.models import load_model_and_tokenizer, named_problems
+    model, tok = load_model_and_tokenizer("tiny", "cpu", 0)
+    probs = named_problems("tiny", 2, 0)
+    ctx = model.config.block_size
+    longest = max(len(PromptFormat().encode(p, tok)) for p in probs)
+    sweep = depth_sweep(model, tok, probs, depths=(1, 2))    # every other setting at its default (256 new tokens)
+    assert [r.settings["max_new_tokens"] for r in sweep] == [ctx - longest] * 2
+    rows = compare_variants(model, tok, [Variant("r1", None, 1), Variant("r2", None, 2)], {"tiny": probs})
+    assert [r["results"]["tiny"]["n"] for r in rows] == [2, 2]
+    assert [r["results"]["tiny"]["accuracy"] for r in rows] == [r.accuracy for r in sweep]   # the same decoding

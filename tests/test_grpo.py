@@ -178,21 +178,16 @@ def test_mode_defaults_are_recorded_and_follow_the_mode_set_on_the_command_line(
     with pytest.raises(Exception, match="can only train Huginn"): TrainConfig(mode="lsrl", model="tiny-qwen2")
 
 
-def test_int8_needs_cuda(tmp_path):
-    if torch.cuda.is_available(): pytest.skip("CUDA present")
-    with pytest.raises(ValueError, match="int8=True needs CUDA"):
-        Trainer(TrainConfig(**TINY, int8=True, device="cpu"), tmp_path)
-
-
 @pytest.mark.cuda
 def test_int8_lora_update_on_cuda(tmp_path):
     if not torch.cuda.is_available(): pytest.skip("needs CUDA")
     pytest.importorskip("bitsandbytes")
     import bitsandbytes as bnb
-    tr = Trainer(TrainConfig(**TINY, mode="lsrl", int8=True, device="cuda", updates=1), tmp_path)
+    tr = Trainer(TrainConfig(**TINY, mode="lsrl", quantize="int8", device="cuda", updates=1), tmp_path)
     assert any(isinstance(m, bnb.nn.Linear8bitLt) for m in tr.model.modules())
     m = tr.train()[0]
     assert m["skipped_nonfinite"] == 0 and m["peak_memory_mb"] > 0
+    assert all(m[f"peak_mb_{p}"] > 0 for p in ("collect", "advantages", "reference", "optimise", "log"))
 
 
 def test_stop_requested_ends_after_the_update_with_a_checkpoint_and_resumes(tmp_path):
@@ -202,3 +197,32 @@ def test_stop_requested_ends_after_the_update_with_a_checkpoint_and_resumes(tmp_
     assert len(tr.train()) == 1 and (tmp_path / "ckpt-000001").exists()
     again = Trainer(cfg, tmp_path)
     assert len(again.train()) == 3 and again.update == 3
+
+
+def test_default_config_trains_one_update_on_the_default_model(tmp_path, monkeypatch, caplog):
+    # the default model (the tiny Huginn, 256 positions) cannot hold a prompt + the LSRL recipe's 256 new tokens
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    cfg = TrainConfig(updates=1, prompts_per_update=2, group_size=2, micro_batches=1)
+    with caplog.at_level("WARNING", logger="lsrl.trainer"):
+        tr = Trainer(cfg, tmp_path)
+        m = tr.train()[0]
+    ctx = tr.model.get_base_model().config.block_size
+    longest = max(len(tr.prompt_format.encode(p, tr.tokenizer)) for p in tr.problems)
+    assert (cfg.mode, cfg.model, cfg.max_new_tokens) == ("lsrl", "tiny", 256) and longest + 256 > ctx
+    assert tr.cfg.max_new_tokens == ctx - longest == TrainConfig.load(tmp_path / "config.toml").max_new_tokens
+    capped = [r.getMessage() for r in caplog.records if "capped" in r.getMessage()]
+    assert capped == [f"max_new_tokens=256 capped to {ctx - longest}: the longest prompt ({longest} tokens) and its "
+                      f"new tokens must fit the model's {ctx} positions"]
+    assert m["skipped_nonfinite"] == 0 and 0 < m["completion_len"] <= ctx - longest and "iqs_d8" in m
+    assert (tmp_path / "ckpt-000001" / "adapter" / "adapter_model.safetensors").exists()
+
+
+def test_hrpo_default_budget_is_capped_on_a_causal_lm(tmp_path):
+    cfg = TrainConfig(mode="hrpo", model="tiny-causal", updates=1, prompts_per_update=2, group_size=2,
+                      micro_batches=1, train_size=8)
+    tr = Trainer(cfg, tmp_path)
+    m = tr.train()[0]
+    ctx = tr.model.get_base_model().config.max_position_embeddings
+    longest = max(len(tr.prompt_format.encode(p, tr.tokenizer)) for p in tr.problems)
+    assert cfg.max_new_tokens == 1024 and tr.cfg.max_new_tokens == ctx - longest
+    assert m["skipped_nonfinite"] == 0 and math.isfinite(m["hidden_ratio_hrpo"])
