@@ -6,10 +6,10 @@
    the API reference is rendered by the same kernel. The cells nbdev-test leaves out are not run (shown as code
    only): cells flagged with one of pyproject's `tst_flags` (notest, slow, cuda), `#| eval: false` (or a notebook's
    `eval: false` frontmatter), every cell of a `skip_exec` or non-Python notebook. This is the run `make test` relies
-   on instead of nbdev-test: a cell that raises (or times out, or kills its kernel) fails the build, every notebook
-   still runs, and the build ends with one short report per failed notebook (notebook, cell number, cell's first
-   line, exception, last frames); the full traceback is in <work-dir>/logs/. <work-dir>/execution.json records each
-   notebook's outcome either way.
+   on instead of nbdev-test: a cell that raises (or times out, or kills its kernel, or writes to stderr, which the
+   site would show as a warning box) fails the build, every notebook still runs, and the build ends with one short
+   report per failed notebook (notebook, cell number, cell's first line, exception, last frames); the full traceback
+   is in <work-dir>/logs/. <work-dir>/execution.json records each notebook's outcome either way.
 2. The executed notebook goes through nbdev's own docs processors (the list `nbdev-proc-nbs` uses, less its
    `exec_show_docs`, whose job step 1 did): frontmatter, hidden and exported cells removed, `show_doc` cells
    folded, links between modules.
@@ -23,7 +23,7 @@
 `nbdev-docs` (Quarto, nbs/_quarto.yml) stays the path for machines that have Quarto.
 
 Usage: python docs/build.py [--site-dir _site] [--work-dir _mkdocs] [--jobs 2] [--only GLOB ...] [--exclude GLOB ...]
-                            [--start-jobs 1] [--no-site]
+                            [--start-jobs 1] [--no-site] [--allow-stderr]
 """
 import argparse, fnmatch, hashlib, html, json, logging, os, re, shutil, sys, threading, time, traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +37,13 @@ HIDE_INPUT_TAG = "lsrl-hide-input"   # mkdocs-jupyter drops these cells' input (
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 ASSET_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".csv", ".json", ".txt"}
+# Long code lines, outputs and signatures scroll inside their own block instead of being cut off at the right edge
+# (mkdocs-jupyter's input area hides what overflows). Written beside the theme's files as assets/lsrl-code.css.
+CODE_CSS = """\
+.jupyter-wrapper .jp-InputArea pre, .jupyter-wrapper .jp-OutputArea pre, .md-typeset pre > code { overflow-x: auto; }
+.jupyter-wrapper .jp-OutputArea-output { max-width: 100%; overflow-x: auto; }
+.jupyter-wrapper .celltoolbar { box-sizing: border-box; }
+"""
 
 
 @dataclass
@@ -225,6 +232,24 @@ def execute(nb_dict: dict, cwd: Path, timeout: int, kernel_log: Path) -> dict:
             raise NotebookFailed(f"{where(nb, current[0])}: the kernel died ({_clip(str(e), 200)}); "
                                  f"its stderr: {kernel_log}", _plain(str(e))) from None
     return nb
+
+
+def stderr_report(nb) -> str:
+    """'' when no cell wrote to stderr, else a short report naming the first cell that did and what it wrote. On the
+    site each such output is a warning box (a library's FutureWarning, a logged notice), so the build fails on it: the
+    fix belongs where it comes from (the call that warns, or a filter on that library's logger or warning)."""
+    hits = []
+    for i, cell in enumerate(nb.cells):
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "stream" and o.get("name") == "stderr" and _plain(o.get("text")).strip():
+                hits.append((i, _plain(o.get("text")).strip().splitlines()))
+                break
+    if not hits: return ""
+    i, lines = hits[0]
+    more = f" ({len(hits) - 1} more cell(s) did too)" if len(hits) > 1 else ""
+    return (f"{where(nb, i)}: wrote to stderr, a warning box on the page{more}: {_clip(lines[0], 300)}"
+            + (f" [+{len(lines) - 1} line(s)]" if len(lines) > 1 else "")
+            + "\n    silence or fix it at its source (see the kernel's output in the notebook)")
 
 
 def _error_traceback(nb, index) -> list:
@@ -444,8 +469,9 @@ def to_mkdocs(nb, page: Page, link) -> dict:
 # ---------------------------------------------------------------------------------------------------------------
 # one notebook, then the site
 
-def build_page(page: Page, timeout: int, flags: set, work: Path):
-    "Steps 1 and 2 for one notebook: (page, processed notebook); the kernel's stderr goes to work/logs."
+def build_page(page: Page, timeout: int, flags: set, work: Path, allow_stderr: bool = False):
+    """Steps 1 and 2 for one notebook: (page, processed notebook); the kernel's stderr goes to work/logs. A cell's
+    stderr output fails the page (`stderr_report`) unless `allow_stderr`, which only logs it."""
     from fastcore.nbio import read_nb, dict2nb, nb2dict
     t0 = time.time()
     page.sha1 = hashlib.sha1(page.src.read_bytes()).hexdigest()
@@ -453,6 +479,9 @@ def build_page(page: Page, timeout: int, flags: set, work: Path):
     page.skipped = prepare_for_execution(nb, flags, page.src)
     kernel_log = work / "logs" / (page.rel.as_posix().replace("/", "__") + ".log")
     ran = execute(nb2dict(nb), page.src.parent, timeout, kernel_log)
+    if report := stderr_report(ran):
+        if not allow_stderr: raise NotebookFailed(report)
+        log(f"{page.rel}: {report.splitlines()[0]}")
     static_outputs(ran, page)
     nb = dict2nb(json.loads(json.dumps(ran)))
     nb["path_"] = str(page.src)
@@ -483,6 +512,7 @@ def copy_assets(nbs: Path, docs: Path):
     "The theme's files, plotly.js from the plotly package, MathJax from the mathjax package, images beside notebooks."
     import plotly, mathjax
     shutil.copytree(HERE / "assets", docs / "assets", dirs_exist_ok=True)
+    (docs / "assets" / "lsrl-code.css").write_text(CODE_CSS)
     shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", docs / "assets" / "plotly.min.js")
     mj = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5" / "tex-svg-full.js"
     (docs / "assets" / "mathjax").mkdir(parents=True, exist_ok=True)
@@ -502,7 +532,8 @@ def kernel_env() -> dict:
             "PYDEVD_DISABLE_FILE_VALIDATION": "1"}   # no debugger warning on the kernels' stderr
 
 
-def execute_all(pages: list, timeout: int, flags: set, work: Path, jobs: int, start_jobs: int = None) -> list:
+def execute_all(pages: list, timeout: int, flags: set, work: Path, jobs: int, start_jobs: int = None,
+                allow_stderr: bool = False) -> list:
     """Steps 1 and 2 for every page, `jobs` kernels at once (`start_jobs` of them until a line arrives on stdin or
     stdin closes); a notebook that fails does not stop the others (as with nbdev-test). Returns (page, processed
     notebook or None); a failed page has `error` set (the short report) and its whole traceback in
@@ -523,7 +554,7 @@ def execute_all(pages: list, timeout: int, flags: set, work: Path, jobs: int, st
     def one_page(p):
         t0 = time.time()
         try:
-            r = build_page(p, timeout, flags, work)
+            r = build_page(p, timeout, flags, work, allow_stderr)
         except Exception as e:
             p.seconds = time.time() - t0
             name = p.src.relative_to(ROOT).as_posix() if p.src.is_relative_to(ROOT) else p.rel.as_posix()
@@ -553,10 +584,11 @@ def failures_report(pages: list, work: Path) -> str:
 
 
 def build(site_dir: Path, work: Path, jobs: int = 2, only=(), exclude=(), timeout: int = None, site: bool = True,
-          start_jobs: int = None):
+          start_jobs: int = None, allow_stderr: bool = False):
     """Execute every notebook, then (`site`) render the site: returns the pages built. Raises RuntimeError when a
-    notebook fails (after all of them ran; the message is `failures_report`) or when the site cannot be built.
-    work/execution.json records every notebook's outcome either way."""
+    notebook fails (after all of them ran; the message is `failures_report`; a cell that wrote to stderr counts
+    unless `allow_stderr`) or when the site cannot be built. work/execution.json records every notebook's outcome
+    either way."""
     os.chdir(ROOT)   # nbdev's get_config() and the relative paths below
     os.environ.update(kernel_env())
     from nbdev.config import get_config
@@ -574,7 +606,7 @@ def build(site_dir: Path, work: Path, jobs: int = 2, only=(), exclude=(), timeou
     log(f"executing {len(pages)} notebooks with {kernels}, {timeout}s per cell, not running cells flagged "
         f"{sorted(flags)} (and eval: false, skip_exec)")
     t0 = time.time()
-    done = execute_all(pages, timeout, flags, work, jobs, start_jobs)
+    done = execute_all(pages, timeout, flags, work, jobs, start_jobs, allow_stderr)
     executed = dict(jobs=jobs, cell_timeout=timeout, flags=sorted(flags), seconds=round(time.time() - t0, 1),
                     notebooks=[dict(source=p.rel.as_posix(), ok=not p.error, seconds=round(p.seconds, 1),
                                     skipped=p.skipped, error=p.error, sha1=p.sha1) for p in pages])
@@ -604,8 +636,10 @@ def mkdocs_build(pages: list, docs: Path, site_dir: Path):
     from mkdocs.commands.build import build as mk_build
     logging.basicConfig(format="[mkdocs] %(levelname)s %(message)s")
     logging.getLogger("mkdocs").setLevel(logging.WARNING)
+    import yaml
+    extra_css = yaml.safe_load((HERE / "mkdocs.yml").read_text()).get("extra_css", []) + ["assets/lsrl-code.css"]
     cfg = load_config(str(HERE / "mkdocs.yml"), docs_dir=str(docs), site_dir=str(site_dir), nav=make_nav(pages),
-                      strict=True)   # a warning (a nav entry with no page, a bad link) fails the build
+                      extra_css=extra_css, strict=True)   # a warning (a nav entry with no page, a bad link) fails it
     mk_build(cfg)
     remote = [f"{f.relative_to(site_dir)}: {tag[:120]}" for f in sorted(site_dir.rglob("*.html"))
               for tag in remote_fetches(f.read_text(encoding="utf-8"))]
@@ -640,9 +674,11 @@ def main(argv=None):
     ap.add_argument("--only", nargs="*", default=(), help="only notebooks matching these globs (relative to nbs/)")
     ap.add_argument("--exclude", nargs="*", default=(), help="leave out notebooks matching these globs")
     ap.add_argument("--no-site", action="store_true", help="only execute the notebooks (no mkdocs)")
+    ap.add_argument("--allow-stderr", action="store_true",
+                    help="report a cell's stderr output (a warning box on the page) instead of failing its notebook")
     a = ap.parse_args(argv)
     try: build(Path(a.site_dir).resolve(), Path(a.work_dir).resolve(), a.jobs, a.only, a.exclude, a.timeout,
-               site=not a.no_site, start_jobs=a.start_jobs)
+               site=not a.no_site, start_jobs=a.start_jobs, allow_stderr=a.allow_stderr)
     except RuntimeError as e:
         print(f"\n{e}", file=sys.stderr)
         return 1

@@ -20,8 +20,9 @@ from .models import (HELDOUT_SEED, TINY_CAUSAL_DIR, TINY_DIR, TINY_SPEC, chat_st
                          tiny_report)
 
 # %% auto #0
-__all__ = ['training_text', 'build_tokenizer', 'tokenizer_corpus', 'tiny_config', 'tiny_causal_config', 'sft_batch',
-           'PretrainConfig', 'tiny_model', 'sft_loss', 'pretrain', 'depth_accuracy', 'save_tiny', 'regenerate', 'main']
+__all__ = ['TOKENIZER_MODULE', 'training_text', 'build_tokenizer', 'tokenizer_corpus', 'tiny_config', 'tiny_causal_config',
+           'sft_batch', 'PretrainConfig', 'tiny_model', 'sft_loss', 'pretrain', 'depth_accuracy', 'save_tokenizer',
+           'save_tiny', 'register_auto_classes', 'regenerate', 'main']
 
 # %% ../nbs/09_tiny.ipynb #8d179af4
 def training_text(problem: Problem, fmt: Optional[PromptFormat] = None) -> tuple:
@@ -179,15 +180,53 @@ def depth_accuracy(model, tokenizer, problems: Sequence[Problem], depths: Sequen
                         batch_size=batch_size).accuracy
             for r in depths}
 
+# %% ../nbs/09_tiny.ipynb #442ad398
+TOKENIZER_MODULE = '''"""An lsrl checkpoint's tokenizer, for `AutoTokenizer` with `trust_remote_code=True`."""
+from transformers import TokenizersBackend
+
+
+class LsrlTokenizer(TokenizersBackend):
+    "No constructor of its own: transformers loads tokenizer.json whole (normalizer, pre-tokenizer, merges, decoder)."
+'''
+
+def save_tokenizer(tokenizer, folder) -> Path:
+    """`tokenizer.save_pretrained(folder)`, plus what makes `AutoTokenizer.from_pretrained(folder)` rebuild exactly
+    this tokenizer whatever the folder's model type: an `auto_map` to `tokenization_lsrl.LsrlTokenizer`."""
+    folder = Path(folder)
+    tokenizer.save_pretrained(folder)
+    (folder / "tokenization_lsrl.py").write_text(TOKENIZER_MODULE)
+    cfg_path = folder / "tokenizer_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    for k in ("is_local", "local_files_only", "name_or_path"): cfg.pop(k, None)   # where it was loaded from
+    cfg["tokenizer_class"] = "TokenizersBackend"
+    cfg["auto_map"] = {"AutoTokenizer": [None, "tokenization_lsrl.LsrlTokenizer"]}
+    cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+    return folder
+
+
 # %% ../nbs/09_tiny.ipynb #137f4dfe
 def save_tiny(model, tokenizer, folder, report: Optional[dict] = None, dtype: torch.dtype = torch.float16) -> Path:
-    "Write model (in `dtype`), tokenizer and `report.json` to `folder`."
+    """Write model (stored in `dtype`, loaded as fp32 by default), tokenizer (`save_tokenizer`) and `report.json` to
+    `folder`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     copy.deepcopy(model).to(dtype).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+    cfg_path = folder / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    if "dtype" in cfg:   # what `AutoModelForCausalLM` loads in by default: fp32, as lsrl runs the model
+        cfg_path.write_text(json.dumps(cfg | {"dtype": "float32"}, indent=2, sort_keys=True) + "\n")
+    save_tokenizer(tokenizer, folder)
     if report is not None: (folder / "report.json").write_text(json.dumps(report, indent=1))
     return folder
+
+
+# %% ../nbs/09_tiny.ipynb #6446a2e2
+def register_auto_classes():
+    "Make `AutoConfig` and `AutoModelForCausalLM` load lsrl's Huginn checkpoints (`model_type` `huginn_raven`)."
+    from transformers import AutoConfig, AutoModelForCausalLM
+    AutoConfig.register(HuginnConfig.model_type, HuginnConfig, exist_ok=True)
+    AutoModelForCausalLM.register(HuginnConfig, HuginnForCausalLM, exist_ok=True)
+
 
 # %% ../nbs/09_tiny.ipynb #42a16a4e
 def regenerate(out=None, cfg: PretrainConfig = PretrainConfig(), progress: bool = True) -> dict:

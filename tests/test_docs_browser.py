@@ -3,8 +3,9 @@ conftest.py: docs/build.py, the builder `make docs` runs, into a temporary folde
 tested; the same run is the notebooks' tests, tests/test_notebooks.py), served by `python -m http.server`
 on 127.0.0.1 and loaded page by page with playwright driving Debian's chromium: every page loads with no console
 error, page error or failed request and asks nothing of another host; plots render (`.js-plotly-plot` with its
-`.main-svg`); math is typeset; the API pages show show_doc entries; the nav lists every notebook. Screenshots go to
-tests/artifacts/. The server is stopped by its PID."""
+`.main-svg`); math is typeset; no page shows a warning box (stderr output) and no code block is cut off on the right;
+the API pages show show_doc entries; the nav lists every notebook; the home page's first look reads from depth 1 up.
+Screenshots go to tests/artifacts/. The server is stopped by its PID."""
 import os, re, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
@@ -107,6 +108,24 @@ class Visit:
             const x = c.cloneNode(true); x.querySelectorAll('code, pre, mjx-container').forEach(e => e.remove());
             return x.textContent }).join('\\n')""")
 
+    def clipped(self) -> list:
+        """Code blocks and outputs wider than their box that do not scroll (what does not fit is cut off), and any that
+        reach past the article's right edge."""
+        return self.page.evaluate("""() => {
+            const art = document.querySelector('article'), right = art.getBoundingClientRect().right;
+            return [...art.querySelectorAll('pre, .jp-OutputArea-output, .jp-InputArea-editor')].filter(e => {
+                const scrolls = ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+                return (e.scrollWidth > e.clientWidth + 1 && !scrolls) || e.getBoundingClientRect().right > right + 1;
+            }).map(e => e.textContent.trim().split('\\n')[0].slice(0, 80)) }""")
+
+    def warning_boxes(self) -> list:
+        "Outputs the site shows as a warning: stderr streams, and any output that reads like a Python warning."
+        boxes = self.page.eval_on_selector_all('article [data-mime-type="application/vnd.jupyter.stderr"]',
+                                               "els => els.map(e => e.textContent.trim().slice(0, 200))")
+        texts = self.page.eval_on_selector_all("article .jp-OutputArea-output",
+                                               "els => els.map(e => e.textContent)")
+        return boxes + [m.group(0) for t in texts for m in [re.search(r"\b[A-Z]\w*Warning: .{0,160}", t)] if m]
+
     def shot(self):
         self.page.screenshot(path=str(ARTIFACTS / ("docs_" + re.sub(r"\W", "_", self.path) + ".png")), full_page=True)
 
@@ -144,6 +163,8 @@ def test_every_page_loads_offline_with_no_errors_and_its_plots_render(site, serv
                 v.problems.append(f"math left as TeX: {tex.group(0)!r}")
             if m["plots"] == 0 and page.locator(".js-plotly-plot").count():
                 v.problems.append("a plot the build did not count")
+            v.problems += [f"a warning box: {w!r}" for w in v.warning_boxes()]
+            v.problems += [f"a code block cut off on the right: {c!r}" for c in v.clipped()]
         except Exception as e:
             v.problems.append(f"{type(e).__name__}: {e}")
         finally:
@@ -194,5 +215,20 @@ def test_nav_lists_every_notebook_in_order(site, server, browser):
         assert page.locator(".md-nav--primary .md-nav__item--section", has_text="Tutorials").count() == 1
         assert page.locator("article h1").first.inner_text().strip() == "lsrl"
         assert not v.problems, v.problems
+    finally:
+        v.close()
+
+
+def test_first_look_reads_from_depth_1_up_and_the_depths_differ(site, server, browser):
+    "The home page's first look: one row per depth, 1 to 8 in order, not all saying the same; at a narrow width too."
+    v = Visit(browser, server, "index.html")
+    try:
+        out = v.page.locator("article .jp-OutputArea-output", has_text="depth 1:").first.inner_text()
+        rows = re.findall(r"^depth (\d+): step \S+\s+(.*)$", out, re.M)
+        assert [int(k) for k, _ in rows] == list(range(1, 9)), out
+        assert len({text for _, text in rows}) > 1, f"every depth decodes the same text:\n{out}"
+        v.page.set_viewport_size({"width": 760, "height": 900})   # a narrow window: long lines scroll, not cut off
+        assert not v.clipped() and not v.problems, (v.clipped(), v.problems)
+        v.page.screenshot(path=str(ARTIFACTS / "docs_index_narrow.png"), full_page=True)
     finally:
         v.close()

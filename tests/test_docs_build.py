@@ -96,9 +96,27 @@ def test_page_from_a_notebook(b, tmp_path, monkeypatch):
     assert "widgets" not in processed.get("metadata", {})                          # no widget state (needs a CDN)
 
 
+def test_stderr_output_is_reported_with_its_cell(b):
+    "A cell that wrote to stderr (a warning box on the site) is named with what it wrote; stdout alone is fine."
+    import nbformat
+    def cell(i, src, outputs):
+        return nbformat.from_dict(dict(cell_type="code", source=src, metadata={"lsrl_cell": i}, outputs=outputs))
+    out = lambda name, text: dict(output_type="stream", name=name, text=text)
+    ok = nbformat.from_dict(dict(cells=[cell(0, "print(1)", [out("stdout", "1\n")])]))
+    assert b.stderr_report(ok) == ""
+    warn = "/x/y.py:3: FutureWarning: `old` is deprecated\n  warnings.warn(\n"
+    nb = nbformat.from_dict(dict(cells=[cell(0, "print(1)", [out("stdout", "1\n")]),
+                                        cell(1, "# load it\nm = load()", [out("stderr", warn)]),
+                                        cell(2, "log()", [out("stderr", "\x1b[31mnotice\x1b[0m\n")])]))
+    report = b.stderr_report(nb)
+    assert report.startswith("cell 2 of 3 (`# load it`): wrote to stderr, a warning box on the page (1 more cell(s) "
+                             "did too): /x/y.py:3: FutureWarning: `old` is deprecated [+1 line(s)]"), report
+
+
 @pytest.mark.slow
 def test_a_failing_cell_fails_its_notebook_with_a_short_report(b, tmp_path, monkeypatch):
-    "The others still run; the report names the notebook, the cell (as numbered in the file) and the last frames."
+    """The others still run; the report names the notebook, the cell (as numbered in the file) and the last frames.
+    A notebook whose cell warns (stderr: a warning box on the site) fails too."""
     write_nb(tmp_path / "nbs" / "00_bad.ipynb", [
         ("markdown", "# Bad"),
         ("code", "def f(x):\n    assert x > 0, 'x must be positive, not ' + repr(x) + '.' * 5000\n    return x"),
@@ -107,15 +125,19 @@ def test_a_failing_cell_fails_its_notebook_with_a_short_report(b, tmp_path, monk
         ("code", "raise RuntimeError('a cell after the failure ran')"),
     ])
     write_nb(tmp_path / "nbs" / "01_ok.ipynb", [("code", "1 + 1")])
+    warn = "import warnings\nwarnings.warn('old API', FutureWarning)"
+    write_nb(tmp_path / "nbs" / "02_warns.ipynb", [("code", "1 + 1"), ("code", warn)])
     monkeypatch.chdir(ROOT)
     for k, v in b.kernel_env().items(): monkeypatch.setenv(k, v)
     pages = b.find_notebooks(tmp_path / "nbs")
     done = b.execute_all(pages, 120, {"notest", "slow", "cuda"}, tmp_path / "work", 2)
-    bad, ok = pages
-    assert done[0][1] is None and done[1][1] is not None and not ok.error
+    bad, ok, warns = pages
+    assert done[0][1] is None and done[1][1] is not None and not ok.error and done[2][1] is None
+    assert warns.error.startswith("02_warns.ipynb, cell 2 of 2 (`import warnings`): wrote to stderr") \
+        and "FutureWarning: old API" in warns.error, warns.error
     head, *frames = bad.error.splitlines()
     assert head.startswith("00_bad.ipynb, cell 4 of 5 (`# the failing cell`): AssertionError: x must be positive, "
                            "not -1") and len(head) < 400
     assert any("----> 2 f(-1)" in x for x in frames) and len(frames) < 30
     assert "a cell after the failure ran" not in (tmp_path / "work" / "logs" / "00_bad.ipynb.error.txt").read_text()
-    assert b.failures_report(pages, tmp_path / "work").startswith("1 of 2 notebooks failed:\n\n00_bad.ipynb, cell 4")
+    assert b.failures_report(pages, tmp_path / "work").startswith("2 of 3 notebooks failed:\n\n00_bad.ipynb, cell 4")

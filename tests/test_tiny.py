@@ -74,4 +74,13 @@ def test_regenerate_command_trains_the_causal_lm(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     rep = json.loads((out / "report.json").read_text())
     assert rep["config"]["arch"] == "qwen2" and "accuracy" in rep and "depth_accuracy" not in rep
-    assert isinstance(load_tiny(out)[0], Qwen2ForCausalLM)
+    model, tok = load_tiny(out)
+    assert isinstance(model, Qwen2ForCausalLM)
+    # a regenerated folder loads the Hugging Face way too: the same ids (Qwen2's own split rule would differ on
+    # "\n\n" between words) and the same logits
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    texts = ["a\n\nb 12 + 345", tok.apply_chat_template([{"role": "user", "content": "7 x 3?\n\nok"}], tokenize=False)]
+    auto = AutoTokenizer.from_pretrained(out)
+    assert [auto(t)["input_ids"] for t in texts] == [tok(t)["input_ids"] for t in texts]
+    x = torch.tensor([tok(texts[1])["input_ids"]])
+    with torch.no_grad(): assert torch.equal(AutoModelForCausalLM.from_pretrained(out)(x).logits, model(x).logits)
