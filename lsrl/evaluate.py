@@ -6,7 +6,7 @@ Docs: https://lsrl.github.io/lsrl/eval.html.md"""
 
 # %% ../nbs/08_eval.ipynb #9c24b681
 from __future__ import annotations
-import html, json, time
+import html, json, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -237,7 +237,9 @@ def compare_variants(model, tokenizer, variants: Sequence[Variant], datasets: di
         m, gate = model, None
         if v.adapter:
             folder = resolve_adapter(v.adapter)
-            m = PeftModel.from_pretrained(model, str(folder))
+            with warnings.catch_warnings():   # PEFT asks transformers a question it has deprecated: not the user's
+                warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+                m = PeftModel.from_pretrained(model, str(folder))
             gate = _load_gate(folder.parent / "gate.safetensors", m)
         row = dict(model=v.name, depth=v.depth, adapter=str(v.adapter) if v.adapter else None, results={})
         for dname, probs in datasets.items():
