@@ -1,7 +1,9 @@
-"""Widgets rendered in real JupyterLab in headless Chromium: open the depth-explorer tutorial, run it, move the depth
-slider and check that the snapshot text and the plot change. Screenshots go to tests/artifacts/. Every server started
-here is stopped by its PID."""
-import os, re, shutil, signal, socket, subprocess, sys, time, urllib.request
+"""Widgets rendered in real JupyterLab in headless Chromium, in one Lab session: the depth-explorer tutorial (run it,
+move the depth slider, check the snapshot text, the curves' score axis and legend, the logit lens' hover and depth
+frame), then a notebook made here with a finished TrainingLauncher run and a DepthExplorer over a saved sample
+(chart grid, integer update ticks, no hidden-ratio chart outside hrpo, fields not truncated, no NaN or warning box).
+Screenshots go to tests/artifacts/. Every server started here is stopped by its PID."""
+import json, os, re, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
 
@@ -18,10 +20,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+LAUNCHER_CELLS = [
+    "import tempfile\nfrom lsrl.widgets import DepthExplorer, TrainingLauncher",
+    "tl = TrainingLauncher(tempfile.mkdtemp(prefix='lsrl-browser-') + '/a-run-folder-with-a-rather-long-name/lsrl',\n"
+    "                      mode='lsrl', num_steps=2, group_size=2, prompts_per_update=2, micro_batches=1, updates=3,\n"
+    "                      max_new_tokens=6, grader='symbolic', train_size=8)\n"
+    "tl.start(); tl.wait(300)\ntl",
+    "DepthExplorer.from_sample(dict(question='What is 2 + 3?', gold='5', snapshots=[\n"
+    "    dict(depth=1, text='2 + 3 = 6', iqs=0.5, ps=0.0), dict(depth=2, text='2 + 3 = 5 #### 5', iqs=2.0, ps=1.0)]))",
+]
+
+
+def notebook(cells: list) -> dict:
+    "A notebook of code cells."
+    return dict(cells=[dict(cell_type="code", id=f"c{i}", metadata={}, source=s, outputs=[], execution_count=None)
+                       for i, s in enumerate(cells)],
+                metadata={"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+                nbformat=4, nbformat_minor=5)
+
+
 @pytest.fixture
 def lab(tmp_path):
-    "JupyterLab on 127.0.0.1 serving a copy of the tutorial; yields (base url, token); killed by PID afterwards."
+    """JupyterLab on 127.0.0.1 serving a copy of the tutorial and the launcher notebook; yields (base url, token);
+    killed by PID afterwards."""
     shutil.copy(ROOT / "nbs" / "tutorials" / "explore_depths.ipynb", tmp_path / "explore_depths.ipynb")
+    (tmp_path / "launcher.ipynb").write_text(json.dumps(notebook(LAUNCHER_CELLS)))
     port, token = free_port(), "lsrl-test-token"
     env = dict(os.environ, OMP_NUM_THREADS="1", JUPYTER_CONFIG_DIR=str(tmp_path / ".jupyter"),
                JUPYTER_RUNTIME_DIR=str(tmp_path / ".rt"))
@@ -72,7 +95,134 @@ def run_all_cells(page, tries: int = 6):
             if i == tries - 1: raise
 
 
-def test_depth_explorer_slider_changes_text_and_plot(lab, tmp_path):
+def open_and_run(page, url: str, token: str, name: str, ready: str, shot: str):
+    """Open notebook `name`, wait for an idle kernel, and Run All Cells until `ready` (a CSS selector) shows: again
+    when the kernel dialog opened over the run, when no cell started within 15 s (Lab dropped the run: every prompt
+    still "[ ]"), or after 90 s; 3 runs at most. Screenshots of failed attempts are named after `shot`."""
+    page.goto(f"{url}/lab/tree/{name}?token={token}")
+    page.wait_for_selector(".jp-Notebook", timeout=120_000)
+    page.wait_for_selector(".jp-KernelName", timeout=180_000)
+    # Lab may ask which kernel to start (a race in its session check), at any moment on a slow machine: accept the
+    # default whenever the dialog shows, until the kernel reports idle
+    idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    deadline = time.monotonic() + 180
+    while not idle.count():
+        if time.monotonic() > deadline:
+            page.screenshot(path=str(ARTIFACTS / f"{shot}_no_kernel.png"))
+            pytest.fail(f"the kernel of {name} never became idle")
+        accept_dialog(page)
+        time.sleep(0.5)
+    target, dialog = page.locator(ready), page.locator(".jp-Dialog .jp-mod-accept")
+    started = page.locator(".jp-CodeCell .jp-InputPrompt", has_text=re.compile(r"\[(\*|\d+)\]"))
+    for attempt in range(3):
+        run_all_cells(page)
+        t0 = time.monotonic()
+        while not target.count() and not dialog.count() and time.monotonic() < t0 + 90:
+            if time.monotonic() > t0 + 15 and not started.count(): break
+            time.sleep(0.25)
+        if target.count(): return
+        page.screenshot(path=str(ARTIFACTS / f"{shot}_attempt{attempt}.png"))
+    pytest.fail(f"{ready} never rendered in {name} (see tests/artifacts/{shot}_*)")
+
+
+def boxes(locator) -> list:
+    "Bounding boxes {x, y, width, height} of every element a playwright locator matches."
+    return locator.evaluate_all("els => els.map(e => { const r = e.getBoundingClientRect(); "
+                                "return {x: r.x, y: r.y, width: r.width, height: r.height}; })")
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"] or
+                a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+def check_explorer(page, url, token):
+    open_and_run(page, url, token, "explore_depths.ipynb", ".widget-slider", "explorer")
+    page.locator(".widget-html-content", has_text="depth 8").first.wait_for(timeout=120_000)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=120_000)
+    plots = page.locator(".js-plotly-plot")
+    curves, lens = plots.nth(0), plots.nth(2)
+    # the score axis: 0-2 with round ticks, whole labels; the legend under the plot, clear of both axes
+    assert curves.locator(".y2tick text").all_text_contents() == ["0", "0.5", "1", "1.5", "2"]
+    pca_left = boxes(plots.nth(1))[0]["x"]                         # the score axis fits beside the PCA plot
+    for tick in boxes(curves.locator(".y2tick text")): assert tick["x"] + tick["width"] <= pca_left, (tick, pca_left)
+    legend = boxes(curves.locator(".legend"))[0]
+    for tick in boxes(curves.locator(".y2tick text, .ytick text, .g-y2title, .g-ytitle")):
+        assert not overlap(legend, tick), (legend, tick)
+    # the lens: legible cell text, its first column on the answer, the frame on depth 8
+    sizes = lens.evaluate("p => [...p.querySelectorAll('.heatmaplayer text, .textpoint text, text.textpoint')]"
+                          ".map(t => parseFloat(getComputedStyle(t).fontSize))")
+    assert sizes and min(sizes) >= 11, sizes
+    shapes = lambda: page.evaluate("[...document.querySelectorAll('.js-plotly-plot')].map(p => "
+                                   "[...p.querySelectorAll('.shapelayer path')].map(s => s.getAttribute('d')))")
+    before = shapes()
+    news = page.locator(".jp-Notification-Toast-Close, .jp-toast-button:has-text('No')")
+    if news.count(): news.first.click()                          # Lab's "notified about news?" toast covers plots
+    out = page.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea")
+    out.screenshot(path=str(ARTIFACTS / "explorer_depth8.png"))
+    # hover a lens cell: the input token and the top-k next tokens
+    lens.scroll_into_view_if_needed()
+    drag = lens.locator(".nsewdrag").first.bounding_box()
+    page.mouse.move(drag["x"] + drag["width"] * 0.3, drag["y"] + drag["height"] * 0.5)
+    hover = page.locator(".hoverlayer .hovertext").first
+    hover.wait_for(timeout=30_000)
+    assert re.search(r"depth \d+ · position \d+\s*input .+next: .+, .+", hover.text_content()), hover.text_content()
+    lens.screenshot(path=str(ARTIFACTS / "explorer_lens_hover.png"))
+    handle = page.locator(".widget-slider .noUi-handle, .widget-slider .ui-slider-handle").first
+    handle.click()
+    for _ in range(5): page.keyboard.press("ArrowLeft")
+    page.locator(".widget-html-content", has_text="depth 3").first.wait_for(timeout=60_000)
+    page.wait_for_function("b => { const now = [...document.querySelectorAll('.js-plotly-plot')].map(p => "
+                           "[...p.querySelectorAll('.shapelayer path')].map(s => s.getAttribute('d'))); "
+                           "return now[0][0] !== b[0][0] && now[2][0] !== b[2][0]; }", arg=before, timeout=60_000)
+    out.screenshot(path=str(ARTIFACTS / "explorer_depth3.png"))
+    # the log-scale switch and the s0 switch redraw their plots
+    page.get_by_text("log scale (step, KL, entropy)").click()
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot').layout.yaxis.type === 'log'",
+                           timeout=30_000)
+    page.get_by_text("show s0 (refit the plane)").click()
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot')[1].data[0].x.length === 9",
+                           timeout=30_000)
+    out.screenshot(path=str(ARTIFACTS / "explorer_log_s0.png"))
+
+
+def check_launcher(page, url, token):
+    page.set_viewport_size({"width": 1400, "height": 1800})       # the whole launcher on screen
+    open_and_run(page, url, token, "launcher.ipynb", ".widget-html-content:has-text('finished at update 3/3')",
+                 "launcher")
+    page.locator(".widget-html-content", has_text="What is 2 + 3?").first.wait_for(timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 6", timeout=60_000)
+    grid = page.locator(".widget-gridbox").nth(1)                 # the form is the first grid, the charts the second
+    grid.locator(".js-plotly-plot").last.scroll_into_view_if_needed(timeout=60_000)   # Lab draws outputs when seen
+    grid.locator(".gtitle").nth(4).wait_for(state="attached", timeout=60_000)
+    titles = grid.locator(".gtitle").all_text_contents()
+    assert titles[:4] == ["reward", "accuracy", "KL", "β"] and "hidden ratio" not in titles, titles
+    charts = boxes(grid.locator(".js-plotly-plot"))
+    assert len(charts) == 5 and min(c["width"] for c in charts) >= 300, charts      # two columns, room for each
+    assert len({round(c["x"]) for c in charts}) == 2
+    ticks = grid.locator(".js-plotly-plot").first.locator(".xtick text").all_text_contents()
+    assert ticks and all(re.fullmatch(r"\d+", t) for t in ticks), ticks     # whole updates only
+    folder = page.evaluate("[...document.querySelectorAll('.widget-text input')].filter(i => "
+                           "i.value.includes('a-run-folder')).map(i => [i.scrollWidth, i.clientWidth])")
+    assert folder and folder[0][0] <= folder[0][1] + 2, folder         # the whole path fits
+    lr = page.evaluate("[...document.querySelectorAll('.widget-text')].filter(w => "
+                       "w.textContent.includes('learning rate')).map(w => w.querySelector('input').value)")
+    assert lr == ["2e-06"], lr
+    # the saved sample: only its score curves, no NaN, no warning box anywhere in the notebook
+    last = page.locator(".jp-CodeCell", has_text="DepthExplorer.from_sample").last
+    last.scroll_into_view_if_needed()
+    last.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    assert last.locator(".js-plotly-plot").count() == 1
+    assert "nan" not in last.locator(".jp-OutputArea").inner_text().lower()
+    sample_stderr = last.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert sample_stderr.count() == 0, sample_stderr.all_text_contents()
+    launcher = page.locator(".jp-OutputArea-output", has_text="finished at update 3/3").first
+    launcher.scroll_into_view_if_needed()
+    launcher.screenshot(path=str(ARTIFACTS / "launcher_finished.png"))
+    last.locator(".jp-OutputArea-output").first.screenshot(path=str(ARTIFACTS / "explorer_from_sample.png"))
+
+
+def test_widgets_in_jupyterlab(lab, tmp_path):
     from playwright.sync_api import sync_playwright
     url, token = lab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -82,46 +232,15 @@ def test_depth_explorer_slider_changes_text_and_plot(lab, tmp_path):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             errors = []
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{url}/lab/tree/explore_depths.ipynb?token={token}")
-            page.wait_for_selector(".jp-Notebook", timeout=120_000)
-            page.wait_for_selector(".jp-KernelName", timeout=180_000)
-            # Lab may ask which kernel to start (a race in its session check), at any moment on a slow machine:
-            # accept the default whenever the dialog shows, until the kernel reports idle
-            idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
-            deadline = time.monotonic() + 180
-            while not idle.count():
-                if time.monotonic() > deadline:
-                    page.screenshot(path=str(ARTIFACTS / "explorer_no_kernel.png"))
-                    pytest.fail("the kernel never became idle")
-                accept_dialog(page)
-                time.sleep(0.5)
-            # Run > Run All Cells, until the slider renders: again when the kernel dialog opened over the run, when no
-            # cell started within 15 s (Lab dropped the run: every prompt still "[ ]"), or after 90 s; 3 runs at most
-            slider, dialog = page.locator(".widget-slider"), page.locator(".jp-Dialog .jp-mod-accept")
-            started = page.locator(".jp-CodeCell .jp-InputPrompt", has_text=re.compile(r"\[(\*|\d+)\]"))
-            for attempt in range(3):
-                run_all_cells(page)
-                t0 = time.monotonic()
-                while not slider.count() and not dialog.count() and time.monotonic() < t0 + 90:
-                    if time.monotonic() > t0 + 15 and not started.count(): break
-                    time.sleep(0.25)
-                if slider.count(): break
-                page.screenshot(path=str(ARTIFACTS / f"explorer_attempt{attempt}.png"))
-                if attempt == 2: pytest.fail("the explorer's slider never rendered (see tests/artifacts/explorer_*)")
-            text = page.locator(".widget-html-content", has_text="depth 8").first
-            text.wait_for(timeout=120_000)
-            page.wait_for_selector(".js-plotly-plot", timeout=120_000)
-            shape = page.locator(".js-plotly-plot .shapelayer path").first
-            shape.wait_for(state="attached", timeout=60_000)
-            before_path = shape.get_attribute("d")
-            page.screenshot(path=str(ARTIFACTS / "explorer_depth8.png"), full_page=True)
-            handle = page.locator(".widget-slider .noUi-handle, .widget-slider .ui-slider-handle").first
-            handle.click()
-            for _ in range(5): page.keyboard.press("ArrowLeft")
-            page.locator(".widget-html-content", has_text="depth 3").first.wait_for(timeout=60_000)
-            page.wait_for_function("p => document.querySelector('.js-plotly-plot .shapelayer path')"
-                                   ".getAttribute('d') !== p", arg=before_path, timeout=60_000)
-            page.screenshot(path=str(ARTIFACTS / "explorer_depth3.png"), full_page=True)
-            assert not [e for e in errors if "plotly" in e.lower() or "widget" in e.lower()], errors
+            check_explorer(page, url, token)
+            widget_errors = lambda: [e for e in errors if "plotly" in e.lower() or "widget" in e.lower()]
+            assert not widget_errors(), errors
+            errors.clear()
+            try: check_launcher(page, url, token)
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / "launcher_failed.png"))
+                raise
+            # a chart created before the page shows it may log this once in Lab; every chart is checked drawn above
+            assert not [e for e in widget_errors() if e != "[anywidget] Failed to initialize model."], errors
         finally:
             browser.close()
