@@ -2,10 +2,10 @@
 and a `RunBrowser` over one; the metric plot renders with both runs, choosing another metric in the menu redraws it,
 and the browser's button opens the sample in a DepthExplorer. Screenshots go to tests/artifacts/. The server is
 stopped by its PID."""
-import json, os, re, signal, subprocess, sys, time, urllib.request
+import json, re, time
 from pathlib import Path
 import pytest
-from test_browser import CHROMIUM, accept_dialog, free_port, run_all_cells
+from test_browser import CHROMIUM, accept_dialog, jupyter_lab, run_all_cells
 from test_runs import trained_runs
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -26,33 +26,7 @@ def lab(tmp_path, tmp_path_factory):
     (tmp_path / "runs.ipynb").write_text(json.dumps(notebook([
         f"from lsrl.runs import RunBrowser, RunComparison\nRunComparison([{str(lsrl)!r}, {str(hrpo)!r}])",
         f"RunBrowser({str(lsrl)!r})"])))
-    port, token = free_port(), "lsrl-test-token"
-    env = dict(os.environ, OMP_NUM_THREADS="1", JUPYTER_CONFIG_DIR=str(tmp_path / ".jupyter"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / ".rt"))
-    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
-                             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
-                             f"--ServerApp.root_dir={tmp_path}", "--ServerApp.open_browser=False", "--allow-root"],
-                            env=env, stdout=open(tmp_path / "lab.log", "w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        up = False
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=1)
-                up = True
-                break
-            except Exception:
-                if proc.poll() is not None: break
-                time.sleep(0.5)
-        if not up: pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:])
-        yield url, token
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)   # the server and its kernel
-        try: proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    with jupyter_lab(tmp_path) as served: yield served
 
 
 def legend(page, plot) -> list: return plot.locator(".legendtext").all_text_contents()
