@@ -75,6 +75,9 @@ def quantize_base(model: torch.nn.Module, kind: str = "int8", skip: Sequence[str
             else:
                 q = bnb.nn.Linear4bit(*shape, bias=child.bias is not None, compute_dtype=compute_dtype,
                                       quant_type="nf4")
+                # on AVX-512-bf16 CPUs an eval forward would repack the weights for a kernel without a backward:
+                # every later matmul, training ones too, would then drop the gradient to the layer's input
+                q.support_avx512bf16_for_cpu = False
                 q.weight = bnb.nn.Params4bit(child.weight.data.cpu(), requires_grad=False, quant_type="nf4")
             if child.bias is not None: q.bias = torch.nn.Parameter(child.bias.data, requires_grad=False)
             setattr(parent, name, q)

@@ -46,3 +46,19 @@ def test_an_update_on_quantised_weights_trains_lora_only(tmp_path, kind):
 
 def test_an_unknown_kind_is_refused_with_the_choices():
     with pytest.raises(Exception, match="int8, nf4"): TrainConfig(**SMALL, quantize="int4")
+
+
+def test_the_gradient_passes_through_an_nf4_layer_after_a_rollout():
+    "An eval forward without gradient (a rollout) must not switch the layer to a kernel that has no backward."
+    torch.manual_seed(0)
+    lin = torch.nn.Sequential(torch.nn.Linear(64, 32))
+    q = quantize_base(copy.deepcopy(lin), "nf4").to("cpu").eval()
+    with torch.no_grad(): q(torch.randn(1, 64))                     # the rollout
+    dense = torch.nn.Linear(64, 32)
+    dense.weight.data = bnb.functional.dequantize_4bit(q[0].weight.data, q[0].weight.quant_state).float()
+    dense.bias.data = q[0].bias.data.float()
+    x = torch.randn(3, 64, requires_grad=True)
+    q.train()
+    q(x).pow(2).sum().backward()
+    expected = torch.autograd.grad(dense(x).pow(2).sum(), x)[0]
+    assert torch.allclose(x.grad, expected, atol=1e-4)
