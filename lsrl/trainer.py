@@ -31,8 +31,8 @@ _log = logging.getLogger("lsrl.trainer")
 __all__ = ['TRACKER_EXTRAS', 'SECRET_FIELDS', 'SAMPLE_COLUMNS', 'TRACKERS', 'STATE_FORMAT', 'TrainConfig', 'report_backends',
            'report_problems', 'redact_url', 'dist_info', 'barrier', 'all_sum', 'all_gather_cat', 'PhaseTimer',
            'context_length', 'token_budget', 'Trainer', 'peak_memory_mb', 'sample_rows', 'scalars',
-           'TensorBoardTracker', 'run_name', 'TrackioTracker', 'WandbTracker', 'make_trackers', 'save_state',
-           'load_state', 'load_legacy_state']
+           'TensorBoardTracker', 'run_name', 'RunTracker', 'TrackioTracker', 'WandbTracker', 'make_trackers',
+           'save_state', 'load_state', 'load_legacy_state']
 
 # %% ../nbs/07_trainer.ipynb #c494bc6c
 @dataclass
@@ -101,6 +101,7 @@ class TrainConfig(Config):
             if getattr(self, k) is None: setattr(self, k, v)
         if self.data is None: self.data = default_data(self.model)
         if not isinstance(self.report_to, str): self.report_to = ",".join(self.report_to or ["none"])  # list, None
+        if self.int8 and self.quantize is None: self.quantize = "int8"
         super().__post_init__()
 
     @property
@@ -278,8 +279,7 @@ class Trainer:
             raise ConfigError(f"mode {cfg.mode!r} trains a recurrent-depth Huginn; {type(model).__name__} is not one")
         self.base_params = sum(p.numel() for p in model.parameters())
         targets = lora_targets_for(model, cfg.lora_targets)
-        quant = cfg.quantize or ("int8" if cfg.int8 else None)
-        if quant: model = quantize_base(model, quant).to(self.device)   # quantised as the weights move
+        if cfg.quantize: model = quantize_base(model, cfg.quantize).to(self.device)   # quantised as the weights move
         self.model = add_core_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, targets).to(self.device)
         self.stop_tokens = stop_tokens(model, tokenizer)
         self.problems = list(problems) if problems is not None else named_problems(cfg.data, cfg.train_size, cfg.seed)
@@ -516,36 +516,32 @@ def run_name(trainer) -> str:
     "The trackers' run name: `cfg.run_name`, else the run folder's name."
     return trainer.cfg.run_name or trainer.run_dir.resolve().name
 
-class TrackioTracker:
-    "A local trackio run (project `cfg.project`, resumed by name), the samples as a `trackio.Table`."
-    def __init__(self, trainer):
-        import trackio
-        self.trackio = trackio
-        self.run = trackio.init(project=trainer.cfg.project, name=run_name(trainer), resume="allow", embed=False,
-                                config=trainer.cfg.public().to_dict())
-
+class RunTracker:
+    "A tracker library's run (`self.lib`, `self.run`): scalars and the samples as the library's `Table`."
     def log(self, metrics: dict, samples: list, step: int):
-        table = self.trackio.Table(columns=list(SAMPLE_COLUMNS), data=sample_rows(samples, step))
+        table = self.lib.Table(columns=list(SAMPLE_COLUMNS), data=sample_rows(samples, step))
         self.run.log(scalars(metrics) | dict(samples=table), step=step)
 
     def close(self): self.run.finish()
 
-class WandbTracker:
+class TrackioTracker(RunTracker):
+    "A local trackio run (project `cfg.project`, resumed by name)."
+    def __init__(self, trainer):
+        import trackio
+        self.lib = trackio
+        self.run = trackio.init(project=trainer.cfg.project, name=run_name(trainer), resume="allow", embed=False,
+                                config=trainer.cfg.public().to_dict())
+
+class WandbTracker(RunTracker):
     """A wandb run in `run_dir/wandb`, resumed by an id derived from the run folder. Offline unless `WANDB_MODE` says
     otherwise or `WANDB_API_KEY` is set (`wandb sync` uploads an offline run later)."""
     def __init__(self, trainer):
         import wandb
-        self.wandb = wandb
+        self.lib = wandb
         mode = os.environ.get("WANDB_MODE") or ("online" if os.environ.get("WANDB_API_KEY") else "offline")
         rid = hashlib.sha1(str(trainer.run_dir.resolve()).encode()).hexdigest()[:16]
         self.run = wandb.init(project=trainer.cfg.project, name=run_name(trainer), id=rid, resume="allow", mode=mode,
                               dir=str(trainer.run_dir), config=trainer.cfg.public().to_dict())
-
-    def log(self, metrics: dict, samples: list, step: int):
-        table = self.wandb.Table(columns=list(SAMPLE_COLUMNS), data=sample_rows(samples, step))
-        self.run.log(scalars(metrics) | dict(samples=table), step=step)
-
-    def close(self): self.run.finish()
 
 TRACKERS = dict(tensorboard=TensorBoardTracker, trackio=TrackioTracker, wandb=WandbTracker)
 

@@ -62,3 +62,7 @@ def test_the_gradient_passes_through_an_nf4_layer_after_a_rollout():
     q(x).pow(2).sum().backward()
     expected = torch.autograd.grad(dense(x).pow(2).sum(), x)[0]
     assert torch.allclose(x.grad, expected, atol=1e-4)
+
+
+def test_the_older_int8_flag_reads_as_quantize_int8():
+    assert TrainConfig(**SMALL, int8=True).quantize == "int8" and TrainConfig(**SMALL).quantize is None
