@@ -15,9 +15,10 @@ from .answers import gsm8k_gold, math_gold, parse_mathqa_options, LETTERS
 from .huginn import render_chat
 
 # %% auto #0
-__all__ = ['FILE_SUFFIXES', 'NAMES', 'ITEMS', 'STEP_TEXT', 'DEFAULT_SYSTEM', 'DEFAULT_INSTRUCTION', 'Problem', 'Loaded',
-           'check_source', 'read_rows', 'load_gsm8k', 'load_mathqa', 'load_math', 'SyntheticSpec', 'synthetic_problem',
-           'synthetic_problems', 'subset', 'PromptFormat']
+__all__ = ['FILE_SUFFIXES', 'NAMES', 'ITEMS', 'STEP_TEXT', 'CHAIN_NAMES', 'DEFAULT_SYSTEM', 'DEFAULT_INSTRUCTION',
+           'PROMPT_FORMATS', 'Problem', 'Loaded', 'check_source', 'read_rows', 'load_gsm8k', 'load_mathqa', 'load_math',
+           'SyntheticSpec', 'synthetic_problem', 'synthetic_problems', 'ChainSpec', 'chain_problem', 'chain_problems',
+           'subset', 'PromptFormat', 'prompt_format']
 
 # %% ../nbs/05_data.ipynb #5f112fa4
 @dataclass
@@ -184,6 +185,42 @@ def synthetic_problems(n: int, seed: int = 0, spec: Optional[SyntheticSpec] = No
     rng, spec = random.Random(seed), spec or SyntheticSpec()
     return [synthetic_problem(rng, spec, i) for i in range(n)]
 
+# %% ../nbs/05_data.ipynb #b33bdcc1
+CHAIN_NAMES = "abcdefghjkmnpqrstuvwxyz"   # one-letter names; i, l and o are left out (they read like digits)
+
+@dataclass
+class ChainSpec:
+    "Settings of the chains task: `chains` chains of `min_hops`..`max_hops` copies each, one of them asked for."
+    min_hops: int = 1
+    max_hops: int = 6
+    chains: int = 2
+
+    def __post_init__(self):
+        if not 1 <= self.min_hops <= self.max_hops: raise ValueError("need 1 <= min_hops <= max_hops")
+        if not 1 <= self.chains <= 10: raise ValueError("need 1 <= chains <= 10 (each chain has its own digit)")
+        if self.chains * (self.max_hops + 1) > len(CHAIN_NAMES):
+            raise ValueError(f"chains x (max_hops + 1) names must fit the {len(CHAIN_NAMES)} letters of CHAIN_NAMES")
+
+def chain_problem(rng: random.Random, spec: ChainSpec, idx: int = 0) -> Problem:
+    "One chains problem: every chain's assignments shuffled together, the question asking one chain's last name."
+    k = rng.randint(spec.min_hops, spec.max_hops)
+    names = rng.sample(CHAIN_NAMES, spec.chains * (k + 1))
+    digits = rng.sample(range(10), spec.chains)
+    lines = []
+    for c in range(spec.chains):
+        chain = names[c * (k + 1):(c + 1) * (k + 1)]
+        lines += [f"{chain[0]}={digits[c]}"] + [f"{chain[j]}={chain[j - 1]}" for j in range(1, k + 1)]
+    rng.shuffle(lines)
+    asked = rng.randrange(spec.chains)
+    gold, last = digits[asked], names[asked * (k + 1) + k]
+    return Problem(", ".join(lines) + f". {last}?", str(gold), "chains", f"chains-{idx}", "gsm8k",
+                   {"solution": f"#### {gold}", "hops": k})
+
+def chain_problems(n: int, seed: int = 0, spec: Optional[ChainSpec] = None) -> list:
+    "`n` chains problems; the same seed and spec give the same list."
+    rng, spec = random.Random(seed), spec or ChainSpec()
+    return [chain_problem(rng, spec, i) for i in range(n)]
+
 # %% ../nbs/05_data.ipynb #14e3271d
 def subset(problems: Sequence[Problem], n: int, seed: int = 0) -> list:
     "A seeded random subset of `n` problems (order kept); the ids say which."
@@ -218,3 +255,11 @@ class PromptFormat:
     def encode(self, problem: Problem, tokenizer) -> list:
         "Token ids of the prompt (the chat template already holds BOS, so no special tokens are added)."
         return tokenizer(self.render(problem), add_special_tokens=not self.chat)["input_ids"]
+
+# %% ../nbs/05_data.ipynb #8eed914e
+PROMPT_FORMATS = {"chat": PromptFormat(), "short": PromptFormat(system=None, instruction="")}
+
+def prompt_format(name: str) -> PromptFormat:
+    "The `PromptFormat` a config's `prompt` names (`chat` or `short`)."
+    if name not in PROMPT_FORMATS: raise ValueError(f"prompt={name!r}: use one of {', '.join(PROMPT_FORMATS)}")
+    return PROMPT_FORMATS[name]

@@ -14,15 +14,16 @@ import torch
 from torch import Tensor
 import lsrl
 from .config import did_you_mean
-from .data import Problem, SyntheticSpec, synthetic_problems
+from .data import ChainSpec, Problem, SyntheticSpec, chain_problems, synthetic_problems
 from .huginn import HUGINN_CHAT_TEMPLATE, HuginnConfig, HuginnForCausalLM, byte_tokenizer, stop_token_set
 from .latents import make_state_table
 
 # %% auto #0
-__all__ = ['CHAT_STOP_TOKENS', 'TINY_SPEC', 'TINY_DIR', 'TINY_CAUSAL_DIR', 'HELDOUT_SEED', 'MODEL_NAMES', 'HUB_ID', 'seed_for',
-           'chat_stop_ids', 'stop_tokens', 'seeded_state_tables', 'tiny_problems', 'load_tiny', 'tiny_report',
-           'tiny_model_and_tokenizer', 'tiny_hf_model_and_tokenizer', 'default_data', 'is_huginn_name',
-           'load_model_and_tokenizer', 'check_model_name', 'hub_error', 'named_problems']
+__all__ = ['CHAT_STOP_TOKENS', 'TINY_SPEC', 'CHAINS_SPEC', 'TINY_DIR', 'TINY_CAUSAL_DIR', 'HELDOUT_SEED', 'MODEL_NAMES',
+           'SHIPPED', 'HUB_ID', 'seed_for', 'chat_stop_ids', 'stop_tokens', 'seeded_state_tables', 'tiny_problems',
+           'chains_problems', 'load_tiny', 'tiny_report', 'tiny_model_and_tokenizer', 'tiny_hf_model_and_tokenizer',
+           'default_data', 'is_huginn_name', 'load_model_and_tokenizer', 'check_model_name', 'hub_error',
+           'named_problems']
 
 # %% ../nbs/05a_models.ipynb #e8ad859d
 def seed_for(*parts) -> int:
@@ -55,17 +56,26 @@ def seeded_state_tables(model, seeds: Sequence[int], length: int, device=None, d
             for s in seeds]
     return torch.cat(rows).to(device or emb.device, dtype or emb.dtype)
 
-# %% ../nbs/05a_models.ipynb #0d06fec0
+# %% ../nbs/05a_models.ipynb #204cd67a
 TINY_SPEC = SyntheticSpec(min_steps=1, max_steps=3, max_value=20, max_factor=3)
+CHAINS_SPEC = ChainSpec(min_hops=1, max_hops=6, chains=2)
 TINY_DIR = Path(lsrl.__file__).parent / "assets" / "tiny-huginn"
 TINY_CAUSAL_DIR = Path(lsrl.__file__).parent / "assets" / "tiny-causal"
 HELDOUT_SEED = 10**6  # training problems use seeds below this
 
-def tiny_problems(n: int, split: str = "heldout", seed: int = 0) -> list:
-    "`n` problems of the tiny model's task: `split='heldout'` for evaluation, `'train'` for the training stream."
+def _split_seed(split: str, seed: int) -> int:
+    "The generator seed of `split` ('train' or 'heldout'): held-out problems start at `HELDOUT_SEED`."
     if split not in ("train", "heldout"): raise ValueError(f"split must be 'train' or 'heldout', got {split!r}")
     if split == "train" and seed >= HELDOUT_SEED: raise ValueError(f"training seeds must be < {HELDOUT_SEED}")
-    return synthetic_problems(n, seed=seed + (HELDOUT_SEED if split == "heldout" else 0), spec=TINY_SPEC)
+    return seed + (HELDOUT_SEED if split == "heldout" else 0)
+
+def tiny_problems(n: int, split: str = "heldout", seed: int = 0) -> list:
+    "`n` problems of the tiny model's task: `split='heldout'` for evaluation, `'train'` for the training stream."
+    return synthetic_problems(n, seed=_split_seed(split, seed), spec=TINY_SPEC)
+
+def chains_problems(n: int, split: str = "heldout", seed: int = 0) -> list:
+    "`n` problems of the chains task (`CHAINS_SPEC`), held-out or training, like `tiny_problems`."
+    return chain_problems(n, seed=_split_seed(split, seed), spec=CHAINS_SPEC)
 
 # %% ../nbs/05a_models.ipynb #aea559c6
 def load_tiny(folder=None, device: str = "cpu", dtype: torch.dtype = torch.float32) -> tuple:
@@ -108,15 +118,16 @@ def tiny_hf_model_and_tokenizer(arch: str = "qwen2", seed: int = 0):
     torch.manual_seed(seed)
     return cls(c), tok
 
-# %% ../nbs/05a_models.ipynb #4cab2905
+# %% ../nbs/05a_models.ipynb #289e0e3b
 MODEL_NAMES = {"tiny": "the shipped trained tiny Huginn (1.8 M parameters)",
                "tiny-causal": "the shipped trained tiny Qwen2 (1.4 M parameters, no recurrence)",
                "tiny-random": "a random tiny Huginn (tests)",
                "tiny-qwen2": "a random tiny Qwen2 (tests)", "tiny-llama": "a random tiny Llama (tests)"}
+SHIPPED = {"tiny": TINY_DIR, "tiny-causal": TINY_CAUSAL_DIR}   # name -> checkpoint folder inside the package
 
 def default_data(model: str) -> str:
     "The training/eval problems a model gets when none are named: the shipped tiny models' own task, else synthetic."
-    return "tiny" if model in ("tiny", "tiny-causal") else "synthetic"
+    return "tiny" if model in SHIPPED else "synthetic"
 
 def is_huginn_name(name: str) -> bool:
     "Whether `name` (a model name, folder or hub id) is a recurrent-depth Huginn."
@@ -130,7 +141,7 @@ def load_model_and_tokenizer(name: str, device: str = "cpu", seed: int = 0):
     "(model, tokenizer) for a name in `MODEL_NAMES`, a Huginn checkpoint, or any Hugging Face causal LM."
     name = str(name)
     check_model_name(name)
-    if name in ("tiny", "tiny-causal"): return load_tiny(TINY_CAUSAL_DIR if name == "tiny-causal" else None)
+    if name in SHIPPED: return load_tiny(SHIPPED[name])
     if name == "tiny-random": return tiny_model_and_tokenizer(seed)
     if name.startswith("tiny-"): return tiny_hf_model_and_tokenizer(name[5:], seed)
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
@@ -172,11 +183,13 @@ def hub_error(name: str, e: BaseException) -> str:
            if offline else "check the id (and that you have access: `hf auth login`) or pass a local folder")
     return f"cannot load model {name!r} from the hub ({msg}): {fix.replace('NAME', name)}"
 
-# %% ../nbs/05a_models.ipynb #a4a776fd
+# %% ../nbs/05a_models.ipynb #ee3f0bab
 def named_problems(data: str, n: int, seed: int = 0, split: str = "train") -> list:
-    "`n` problems of the named set `data`: synthetic, tiny, or a GSM8K file / hub id."
+    "`n` problems of the named set `data`: synthetic, tiny, chains, or a GSM8K file / hub id."
     if data == "synthetic": return synthetic_problems(n, seed=seed)
-    if data == "tiny": return tiny_problems(n, split if split == "heldout" else "train", seed=seed)
+    if data in ("tiny", "chains"):
+        task = tiny_problems if data == "tiny" else chains_problems
+        return task(n, split if split == "heldout" else "train", seed=seed)
     from lsrl.data import load_gsm8k, subset
     loaded = load_gsm8k(data, split)
     return subset(loaded.problems, min(n, len(loaded)), seed)
