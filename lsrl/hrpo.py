@@ -16,11 +16,12 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from torch import Tensor
 from .answers import parse_number, numbers_equal, check_answer
+from .huginn import multinomial_rows
 
 # %% auto #0
 __all__ = ['HybridGate', 'sampling_probs', 'project_probs', 'MarkerTracker', 'HFHost', 'HuginnHost', 'as_host', 'HybridRollout',
-           'hybrid_rollout', 'replay_inputs', 'completion_logps', 'replay_logps', 'reference_logps', 'count_marker',
-           'hrpo_metrics', 'hrpo_window_metrics', 'hrpo_reward', 'hrpo_param_groups']
+           'stack_hybrids', 'hybrid_rollout', 'replay_inputs', 'completion_logps', 'replay_logps', 'reference_logps',
+           'count_marker', 'hrpo_metrics', 'hrpo_window_metrics', 'hrpo_reward', 'hrpo_param_groups']
 
 # %% ../nbs/06_hrpo.ipynb #0cebfca4
 class HybridGate(nn.Module):
@@ -258,6 +259,46 @@ class HybridRollout:
         return HybridRollout(**{f.name: (v[b:b + 1] if isinstance(v := getattr(self, f.name), Tensor) else v)
                                 for f in fields(self)})
 
+# %% ../nbs/06_hrpo.ipynb #2906669f
+_COMPLETION_FIELDS = ("latents", "completion_mask", "rollout_logps")
+_PAD_FILL = dict(attention_mask=0, thinking_mask=False, a_mean=1.0, i_mean=0.0, b_mean=0.0)
+
+@patch
+def select(self: HybridRollout, rows, length: Optional[int] = None) -> HybridRollout:
+    "Rows `rows`, less the prompt columns that are padding in all of them, and the first `length` completion columns."
+    P, C = self.prompt_length, self.completion_mask.shape[1]
+    length = C if length is None else length
+    real = self.attention_mask[rows, :P].bool().any(0)
+    n_pad = int(real.long().argmax()) if bool(real.any()) else 0
+    def take(name, v):
+        if not isinstance(v, Tensor): return v
+        v = v[rows]
+        if name in _COMPLETION_FIELDS: return v[:, :length]
+        return v if name == "state_table" else v[:, n_pad:P + length]
+    kept = {f.name: take(f.name, getattr(self, f.name)) for f in fields(self)}
+    return HybridRollout(**kept | dict(prompt_length=P - n_pad))
+
+def _pad_cols(v: Tensor, left: int, right: int, value) -> Tensor:
+    "`v` with `left` / `right` columns of `value` added on dim 1."
+    fill = lambda n: v.new_full((v.shape[0], n, *v.shape[2:]), value)
+    return torch.cat([fill(left), v, fill(right)], 1)
+
+def stack_hybrids(rollouts: Sequence[HybridRollout], pad_token_id: int = 0) -> HybridRollout:
+    "Hybrid rollouts as one batch: prompts left-padded to the longest, completions right-padded to the longest."
+    if len(rollouts) == 1: return rollouts[0]
+    P = max(r.prompt_length for r in rollouts)
+    C = max(r.completion_mask.shape[1] for r in rollouts)
+    L = max((r.state_table.shape[1] for r in rollouts if r.state_table is not None), default=0)
+    def pad(name, r: HybridRollout):
+        v, c = getattr(r, name), r.completion_mask.shape[1]
+        if name in _COMPLETION_FIELDS: return _pad_cols(v, 0, C - c, False if v.dtype == torch.bool else 0)
+        if name == "state_table": return None if v is None else _pad_cols(v, 0, L - v.shape[1], 0)
+        return _pad_cols(v, P - r.prompt_length, C - c, _PAD_FILL.get(name, pad_token_id))
+    tensors = [f.name for f in fields(HybridRollout) if f.name not in ("prompt_length", "temperature")]
+    out = {k: [pad(k, r) for r in rollouts] for k in tensors}
+    out = {k: None if v[0] is None else torch.cat(v) for k, v in out.items()}
+    return HybridRollout(**out, prompt_length=P, temperature=rollouts[0].temperature)
+
 # %% ../nbs/06_hrpo.ipynb #6a2e8f05
 def _positions(mask: Tensor) -> Tensor: return (mask.long().cumsum(-1) - 1).clamp(min=0)
 
@@ -266,10 +307,10 @@ def _positions(mask: Tensor) -> Tensor: return (mask.long().cumsum(-1) - 1).clam
 def hybrid_rollout(model, gate: HybridGate, input_ids: Tensor, attention_mask: Optional[Tensor] = None,
                    max_new_tokens: int = 64, tracker: Optional[MarkerTracker] = None, temperature: float = 0.5,
                    top_k: Optional[int] = 50, top_p: Optional[float] = None, do_sample: bool = True,
-                   generator: Optional[torch.Generator] = None, stop_tokens: Sequence[int] = (), pad_token_id: int = 0,
+                   generator=None, stop_tokens: Sequence[int] = (), pad_token_id: int = 0,
                    use_cache: bool = True, host=None, latent_dtype: Optional[torch.dtype] = None) -> HybridRollout:
     """Sample completions feeding `gate(embed(y), h)` on thinking tokens. `use_cache=False` recomputes the whole
-    sequence every step (the reference the cached path must equal)."""
+    sequence every step (the reference the cached path must equal). `generator`: one, or a list of one per row."""
     host = host or as_host(model)
     B, P = input_ids.shape
     dev = input_ids.device
@@ -285,7 +326,7 @@ def hybrid_rollout(model, gate: HybridGate, input_ids: Tensor, attention_mask: O
     seq, lat, think, am, im, bm, logps, cmask = [], [], [], [], [], [], [], []
     for t in range(max_new_tokens):
         p = sampling_probs(logits, temperature, top_k, top_p)
-        y = torch.multinomial(p, 1, generator=generator).squeeze(1) if do_sample else p.argmax(-1)
+        y = multinomial_rows(p, generator) if do_sample else p.argmax(-1)
         y = torch.where(finished, torch.full_like(y, pad_token_id), y)
         logps.append(torch.log_softmax(logits.float() / temperature, -1).gather(-1, y[:, None]).squeeze(1))
         cmask.append(~finished)

@@ -24,8 +24,8 @@ __all__ = ['SPECIAL_TOKENS', 'ASSISTANT_ROLE', 'HUGINN_CHAT_TEMPLATE', 'EXIT_THR
            'apply_rope', 'lower_right_causal', 'causal_attention', 'Attention', 'GatedMLP', 'SandwichBlock',
            'core_slot', 'HuginnCache', 'AttnContext', 'HuginnOutput', 'split_num_steps', 'HuginnForCausalLM',
            'CheckpointError', 'resolve_checkpoint', 'load_checked_state_dict', 'render_chat', 'check_special_tokens',
-           'byte_tokenizer', 'load_tokenizer', 'apply_repetition_penalty', 'process_logits', 'ExitCriterion',
-           'Generation', 'stop_token_set', 'exit_checks']
+           'byte_tokenizer', 'load_tokenizer', 'apply_repetition_penalty', 'process_logits', 'multinomial_rows',
+           'ExitCriterion', 'Generation', 'stop_token_set', 'exit_checks']
 
 # %% ../nbs/01_huginn.ipynb #03f8fa41
 _ALIASES = {"hidden_size": "n_embd", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"}
@@ -793,6 +793,14 @@ def process_logits(logits: Tensor, prev_ids: Optional[Tensor] = None, temperatur
         probs = probs.masked_fill(probs < min_p * probs.amax(-1, keepdim=True), 0.0)
     return probs / probs.sum(-1, keepdim=True)
 
+# %% ../nbs/01_huginn.ipynb #0e15946f
+def multinomial_rows(probs: Tensor, generator=None) -> Tensor:
+    "One draw per row of `probs` (B, V): all from `generator`, or row b from `generator[b]` when it is a list."
+    if not isinstance(generator, (list, tuple)): return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+    if len(generator) != probs.shape[0]:
+        raise ValueError(f"{len(generator)} generators for {probs.shape[0]} rows: pass one per row")
+    return torch.cat([torch.multinomial(p[None], 1, generator=g) for p, g in zip(probs, generator)]).squeeze(1)
+
 # %% ../nbs/01_huginn.ipynb #51ba3f1e
 EXIT_THRESHOLDS = {"kl": 5e-4, "minp-kl": 1e-5, "entropy-diff": 1e-3, "latent-diff": 0.03, "cosine": 1e-3,
                    "argmax-stability": 5, "none": None}
@@ -924,7 +932,7 @@ def generate(self: HuginnForCausalLM, input_ids: Tensor, num_steps=None, max_new
              do_sample: bool = False, temperature: float = 1.0, top_k: Optional[int] = None,
              top_p: Optional[float] = None, min_p: Optional[float] = None, repetition_penalty: float = 1.0,
              stop_tokens: Optional[Sequence[int]] = None, state_table: Optional[Tensor] = None,
-             generator: Optional[torch.Generator] = None, init_scale: float = 1.0,
+             generator=None, init_scale: float = 1.0,
              exit_criterion: Optional[str] = None, exit_threshold="auto", min_steps: int = 0, check_every: int = 1,
              do_not_exit_in_prefill: bool = False, warm_start: Optional[str] = None,
              attention_mask: Optional[Tensor] = None, stop_strings: Sequence[str] = (), tokenizer=None) -> Generation:
@@ -933,8 +941,9 @@ def generate(self: HuginnForCausalLM, input_ids: Tensor, num_steps=None, max_new
     with `.update(s_prev, s, logits) -> exits` and `.needs_logits`, optionally `.last` for `exit_values`; `num_steps`
     is then the maximum). As in the reference, the criterion is checked after core steps
     `min_steps + 1 + j * check_every` (j = 0, 1, ...), so no token exits before step `min_steps + 1`.
-    `state_table` (B, P + max_new_tokens, E) fixes every s_0. Generation also stops at the first token of each of
-    `stop_strings` (needs `tokenizer`)."""
+    `state_table` (B, P + max_new_tokens, E) fixes every s_0. `generator` is one torch generator, or a list of one
+    per row (sampling draws row b from its own stream; the state table is then required). Generation also stops at
+    the first token of each of `stop_strings` (needs `tokenizer`)."""
     if self.training: raise RuntimeError("call model.eval() before generate (train mode samples a random depth)")
     if warm_start not in (None, "raw", "normed"):
         raise ValueError(f"warm_start={warm_start!r}; use None, 'raw' or 'normed'")
@@ -944,6 +953,8 @@ def generate(self: HuginnForCausalLM, input_ids: Tensor, num_steps=None, max_new
         raise ValueError(f"state_table has shape {tuple(state_table.shape)}, needs ({B}, >= {P + max_new_tokens}, E)")
     if P + max_new_tokens > self.config.block_size:
         raise ValueError(f"prompt {P} + max_new_tokens {max_new_tokens} exceeds block_size {self.config.block_size}")
+    per_row = isinstance(generator, (list, tuple))
+    if per_row and state_table is None: raise ValueError("per-row generators need a state_table (they only sample)")
     crit = None if exit_criterion in (None, "none") else exit_criterion
     make_crit = crit if callable(crit) else (lambda: ExitCriterion(crit, exit_threshold))
     if crit is not None: exit_checks(r, min_steps, check_every)  # a bad schedule raises before any work
@@ -963,15 +974,17 @@ def generate(self: HuginnForCausalLM, input_ids: Tensor, num_steps=None, max_new
         if rowpos is None: return state_table[:, start:start + n]
         return state_table.gather(1, rowpos[:, start:start + n, None].expand(-1, -1, state_table.shape[-1]))
 
+    init_gen = None if per_row else generator
+
     def step(ids, s0, adaptive):
         n = ids.shape[1]
         pos = rowpos[:, -n:] if rowpos is not None else None
         if not adaptive:
             o = self(ids, num_steps=r, input_states=s0, past_key_values=cache, attention_mask=mask, position_ids=pos,
-                     generator=generator, init_scale=init_scale)
+                     generator=init_gen, init_scale=init_scale)
             return (o.logits[:, -1], o.states[:, -1:], torch.full((B,), r, device=ids.device),
                     torch.full((B,), float("nan")))
-        return self._adaptive_forward(ids, r, s0, cache, make_crit(), min_steps, check_every, generator, init_scale,
+        return self._adaptive_forward(ids, r, s0, cache, make_crit(), min_steps, check_every, init_gen, init_scale,
                                       mask, pos)
 
     logits, s_last, used, vals = step(input_ids, states_for(0, P), crit is not None and not do_not_exit_in_prefill)
@@ -982,7 +995,7 @@ def generate(self: HuginnForCausalLM, input_ids: Tensor, num_steps=None, max_new
         prev = torch.cat(seq, 1) if do_sample or repetition_penalty != 1.0 else None
         if do_sample:
             probs = process_logits(logits, prev, temperature, top_k, top_p, min_p, repetition_penalty)
-            tok = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+            tok = multinomial_rows(probs, generator)
         else:
             lg = (apply_repetition_penalty(logits.float(), prev, repetition_penalty) if repetition_penalty != 1.0
                   else logits)

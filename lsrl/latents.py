@@ -11,7 +11,8 @@ from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
-from .huginn import HuginnCache, HuginnForCausalLM, stop_token_set, process_logits, split_num_steps
+from .huginn import (HuginnCache, HuginnForCausalLM, multinomial_rows, process_logits, split_num_steps,
+                         stop_token_set)
 
 # %% auto #0
 __all__ = ['LatentTrace', 'decode_depth', 'collect_latents', 'shared_prefix_attention', 'SharedPrefixCache', 'Snapshots',
@@ -62,11 +63,13 @@ def _refuse_padding(attention_mask: Optional[Tensor]):
                          "(or group them by length); the model's forward and generate handle padding themselves")
 
 # %% ../nbs/02_latents.ipynb #0344daec
-def shared_prefix_attention(q: Tensor, Kp: Tensor, Vp: Tensor, Ko: Tensor, Vo: Tensor) -> Tensor:
+def shared_prefix_attention(q: Tensor, Kp: Tensor, Vp: Tensor, Ko: Tensor, Vo: Tensor,
+                            prefix_mask: Optional[Tensor] = None) -> Tensor:
     """Softmax attention of one new query per row over [prefix ; own] keys, in fp32.
 
     Row i reads prefix row i % Bp, so rows that share a prefix are batched into one matmul over it (Kp is read once);
-    `Ko, Vo` are each row's own keys. q (b, H, 1, D), Kp/Vp (Bp, H, P, D), Ko/Vo (b, H, L, D)."""
+    `Ko, Vo` are each row's own keys. q (b, H, 1, D), Kp/Vp (Bp, H, P, D), Ko/Vo (b, H, L, D); `prefix_mask` (Bp, P)
+    is False at prefix keys no query may see (left padding)."""
     b, H, S, D = q.shape
     if S != 1: raise ValueError(f"shared_prefix_attention decodes one token per row, got {S}")
     Bp = Kp.shape[0]
@@ -75,6 +78,7 @@ def shared_prefix_attention(q: Tensor, Kp: Tensor, Vp: Tensor, Ko: Tensor, Vo: T
     qf = q.float()
     qg = qf.view(g, Bp, H, D).permute(1, 2, 0, 3)                           # (Bp, H, g, D): queries sharing a prefix
     s_pre = (qg @ Kp.float().transpose(-1, -2)) * scale                    # (Bp, H, g, P)
+    if prefix_mask is not None: s_pre = s_pre.masked_fill(~prefix_mask[:, None, None, :], float("-inf"))
     s_own = (qf @ Ko.float().transpose(-1, -2)) * scale                    # (b, H, 1, L)
     s_own_g = s_own.view(g, Bp, H, -1).permute(1, 2, 0, 3)                 # (Bp, H, g, L)
     m = torch.maximum(s_pre.amax(-1, keepdim=True), s_own_g.amax(-1, keepdim=True))
@@ -87,21 +91,24 @@ def shared_prefix_attention(q: Tensor, Kp: Tensor, Vp: Tensor, Ko: Tensor, Vo: T
 
 class SharedPrefixCache:
     """KV store for decoding many rows over one cached prompt: prelude and core slots read prompt row `i % Bp`,
-    coda slots read each row's own prompt K/V (one coda cache per depth), and every row keeps its own new tokens."""
-    def __init__(self, prompt: HuginnCache, coda_kv: dict, capacity: int):
+    coda slots read each row's own prompt K/V (one coda cache per depth), and every row keeps its own new tokens.
+    `prompt_mask` (Bp, P) marks the real prompt keys of a left-padded batch."""
+    def __init__(self, prompt: HuginnCache, coda_kv: dict, capacity: int, prompt_mask: Optional[Tensor] = None):
         self.prompt, self.coda_kv, self.P = prompt, coda_kv, prompt.get_seq_length()
-        self.own = HuginnCache(capacity=capacity)
+        self.own, self.prompt_mask = HuginnCache(capacity=capacity), prompt_mask
 
     def get_seq_length(self) -> int: return self.P + self.own.get_seq_length()
     def begin(self, n_new: int) -> int: return self.P + self.own.begin(n_new)
 
     def attend(self, slot: int, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None) -> Tensor:
-        if mask is not None: raise ValueError("SharedPrefixCache does not take padding masks")
+        if mask is not None: raise ValueError("SharedPrefixCache takes its padding as prompt_mask, not per call")
         Ko, Vo = self.own.update(slot, k, v)
-        b = q.shape[0]
-        if slot < 0: Kp, Vp = (t[:b] for t in self.coda_kv[slot])
+        b, pm = q.shape[0], self.prompt_mask
+        if slot < 0:   # coda: row i has its own prompt K/V, so its mask is prompt row i % Bp's
+            Kp, Vp = (t[:b] for t in self.coda_kv[slot])
+            if pm is not None: pm = pm[torch.arange(b, device=pm.device) % pm.shape[0]]
         else: Kp, Vp = self.prompt.read(slot)
-        return shared_prefix_attention(q, Kp, Vp, Ko, Vo)
+        return shared_prefix_attention(q, Kp, Vp, Ko, Vo, pm)
 
 # %% ../nbs/02_latents.ipynb #7efb5fc0
 @dataclass
@@ -135,12 +142,13 @@ def make_state_table(model: HuginnForCausalLM, batch: int, length: int, generato
 @torch.no_grad()
 def decode_snapshots(model: HuginnForCausalLM, input_ids: Tensor, num_steps: int, max_new_tokens: int,
                      depths: Optional[Sequence[int]] = None, state_table: Optional[Tensor] = None,
-                     generator: Optional[torch.Generator] = None, final: bool = False, temperature: float = 0.7,
+                     generator=None, final: bool = False, temperature: float = 0.7,
                      top_p: Optional[float] = 0.95, top_k: Optional[int] = None,
                      stop_tokens: Optional[Sequence[int]] = None, attention_mask: Optional[Tensor] = None) -> Snapshots:
     """Greedy snapshot of every depth k in `depths` (default 1..num_steps) for every prompt row, plus (with `final`)
-    a sampled completion at depth `num_steps`, as one batched generation over one depth-r prefill per row."""
-    _refuse_padding(attention_mask)
+    a sampled completion at depth `num_steps`, as one batched generation over one depth-r prefill per row.
+    Prompts may be left-padded (`attention_mask`); a row's positions, and its state-table rows, then count its real
+    tokens only. `generator` is one generator or one per row (then the state table is required)."""
     if model.training: raise RuntimeError("call model.eval() first (train mode samples a random depth)")
     r = sum(split_num_steps(num_steps))
     depths = sorted(set(range(1, r + 1) if depths is None else depths), reverse=True)
@@ -150,35 +158,40 @@ def decode_snapshots(model: HuginnForCausalLM, input_ids: Tensor, num_steps: int
     N, dev = max_new_tokens, input_ids.device
     if P + N > model.config.block_size:
         raise ValueError(f"prompt {P} + {N} new tokens exceed block_size {model.config.block_size}")
-    if state_table is None: state_table = make_state_table(model, Bp, P + N, generator, device=dev)
+    if state_table is None:
+        if isinstance(generator, (list, tuple)): raise ValueError("per-row generators need a state_table")
+        state_table = make_state_table(model, Bp, P + N, generator, device=dev)
     if state_table.shape[0] != Bp or state_table.shape[1] < P + N:
         raise ValueError(f"state_table has shape {tuple(state_table.shape)}, needs ({Bp}, >= {P + N}, E)")
+    am = None if attention_mask is None or bool(attention_mask.all()) else attention_mask.bool().to(dev)
+    pos = (am.long().cumsum(-1) - 1).clamp(min=0) if am is not None else torch.arange(P, device=dev).expand(Bp, P)
+    plen = pos[:, -1] + 1                                     # each row's real prompt length
     group_depths = ([r] if final else []) + depths           # descending: active rows are always a prefix
     n_groups = len(group_depths)
     steps_before = model.core_token_steps
 
     # 1. one prefill per prompt row at depth r: prelude + core slots, and s_1..s_r at every position
     prompt_cache = HuginnCache(capacity=P)
-    ctx = model.context(P, dev, prompt_cache)
+    ctx = model.context(P, dev, prompt_cache, attention_mask=am)
     e = model.run_prelude(model.embed_inputs(input_ids), ctx)
-    s, states = state_table[:, :P].to(e.dtype), {}
+    s0 = state_table[:, :P] if am is None else state_table.gather(1, pos[..., None].expand(-1, -1, e.shape[-1]))
+    s, states = s0.to(e.dtype), {}
     for i in range(r):
         s = model.core_step(s, e, i, ctx)
         states[i + 1] = s
     # 2. the coda per depth over the prompt: each row's own coda K/V and its first token
     coda_cache = HuginnCache(capacity=P)
     z = torch.cat([states[k] for k in group_depths])          # (n_groups * Bp, P, E)
-    h = model.run_coda(z, model.context(P, dev, coda_cache))
+    coda_mask = None if am is None else am.repeat(n_groups, 1)
+    h = model.run_coda(z, model.context(P, dev, coda_cache, attention_mask=coda_mask))
     logits = model.head(h[:, -1:])[:, -1]
     coda_kv = {slot: coda_cache.read(slot) for slot in coda_cache.slots}
     del states, z, h, coda_cache
     # 3. one decode loop over all rows
-    cache = SharedPrefixCache(prompt_cache, coda_kv, capacity=N)
+    cache = SharedPrefixCache(prompt_cache, coda_kv, capacity=N, prompt_mask=am)
     R = n_groups * Bp
     row_prompt = torch.arange(R, device=dev) % Bp
     active = [Bp * sum(d > i for d in group_depths) for i in range(r)]
-    is_final = torch.zeros(R, dtype=torch.bool, device=dev)
-    if final: is_final[:Bp] = True
     stops = torch.tensor(sorted(stop_token_set(model.config, stop_tokens)), dtype=torch.long, device=dev)
     pad = model.config.pad_token_id if model.config.pad_token_id is not None else 0
     done = torch.zeros(R, dtype=torch.bool, device=dev)
@@ -187,16 +200,17 @@ def decode_snapshots(model: HuginnForCausalLM, input_ids: Tensor, num_steps: int
         tok = logits.argmax(-1)
         if final:
             probs = process_logits(logits[:Bp], temperature=temperature, top_k=top_k, top_p=top_p)
-            tok[:Bp] = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+            tok[:Bp] = multinomial_rows(probs, generator)
             lps.append(torch.log_softmax(logits[:Bp] / temperature, -1).gather(-1, tok[:Bp, None]).squeeze(1))
         tok = torch.where(done, torch.full_like(tok, pad), tok)
         toks.append(tok)
         done |= torch.isin(tok, stops)
         if t == N - 1 or done.all(): break
         x = model.embed_inputs(tok[:, None])
-        ctx = model.context(1, dev, cache)
+        new_pos = (plen[row_prompt] + t)[:, None]
+        ctx = model.context(1, dev, cache, position_ids=None if am is None else new_pos)
         e = model.run_prelude(x, ctx)
-        s = state_table[row_prompt, P + t][:, None].to(e.dtype)
+        s = state_table[row_prompt, new_pos[:, 0]][:, None].to(e.dtype)
         for i in range(max(group_depths)):
             n = active[i]
             s = torch.cat([model.core_step(s[:n], e[:n], i, ctx), s[n:]]) if n < R else model.core_step(s, e, i, ctx)

@@ -21,7 +21,8 @@ from .config import Config, ConfigError, resolve_device
 from .data import Problem, PromptFormat
 from .huginn import CheckpointError, HuginnForCausalLM
 from .losses import LOSS_TYPES, AdaptiveKLController, lr_factor, policy_loss
-from .models import default_data, load_model_and_tokenizer, named_problems, seed_for, stop_tokens
+from .models import (default_data, is_huginn_name, load_model_and_tokenizer, named_problems, seed_for,
+                         stop_tokens)
 from .modes import MODE_DEFAULTS, MODES, OutcomeMode, Rollout, register_mode
 from .rewards import RewardConfig, group_advantages
 
@@ -30,9 +31,9 @@ _log = logging.getLogger("lsrl.trainer")
 # %% auto #0
 __all__ = ['TRACKER_EXTRAS', 'SECRET_FIELDS', 'SAMPLE_COLUMNS', 'TRACKERS', 'STATE_FORMAT', 'TrainConfig', 'report_backends',
            'report_problems', 'redact_url', 'dist_info', 'barrier', 'all_sum', 'all_gather_cat', 'PhaseTimer',
-           'context_length', 'token_budget', 'Trainer', 'peak_memory_mb', 'sample_rows', 'scalars',
-           'TensorBoardTracker', 'run_name', 'RunTracker', 'TrackioTracker', 'WandbTracker', 'make_trackers',
-           'save_state', 'load_state', 'load_legacy_state']
+           'context_length', 'token_budget', 'Trainer', 'batch_logps', 'group_diagnostics', 'lora_delta',
+           'peak_memory_mb', 'sample_rows', 'scalars', 'TensorBoardTracker', 'run_name', 'RunTracker', 'TrackioTracker',
+           'WandbTracker', 'make_trackers', 'save_state', 'load_state', 'load_legacy_state']
 
 # %% ../nbs/07_trainer.ipynb #c494bc6c
 @dataclass
@@ -64,7 +65,7 @@ class TrainConfig(Config):
     kl_ratio_weighted: bool = False           # KL term times pi_theta / pi_old (TRL's use_bias_correction_kl)
     lora_r: Optional[int] = None              # LoRA rank
     lora_alpha: Optional[int] = None          # LoRA alpha (scale alpha / r)
-    lora_targets: Optional[str] = None        # core | all | a regex over module names
+    lora_targets: Optional[str] = None        # core | all | a regex over module names (recipe core -> all off Huginn)
     lora_dropout: float = 0.0                 # dropout on the LoRA input
     quantize: Optional[str] = None            # bitsandbytes base weights: int8 | nf4 (CPU or CUDA); None: as loaded
     int8: bool = False                        # the older spelling of quantize=int8 (still read)
@@ -97,7 +98,10 @@ class TrainConfig(Config):
     reward: RewardConfig = field(default_factory=RewardConfig)  # LSRL's reward weights (lsrl.rewards)
 
     def __post_init__(self):
-        for k, v in MODE_DEFAULTS.get(self.mode, {}).items():
+        recipe = MODE_DEFAULTS.get(self.mode, {})
+        if self.lora_targets is None and recipe.get("lora_targets") == "core" and not is_huginn_name(str(self.model)):
+            self.lora_targets = "all"             # a model without a recurrent core: adapt every linear layer
+        for k, v in recipe.items():
             if getattr(self, k) is None: setattr(self, k, v)
         if self.data is None: self.data = default_data(self.model)
         if not isinstance(self.report_to, str): self.report_to = ",".join(self.report_to or ["none"])  # list, None
@@ -323,16 +327,17 @@ def prompts_for(self: Trainer, update: int) -> list:
         out.append(self.problems[order[i]])
     return out[self.rank::self.world]
 
-# %% ../nbs/07_trainer.ipynb #55aab031
+# %% ../nbs/07_trainer.ipynb #edca655e
 @patch
 def collect(self: Trainer, update: int, timer: PhaseTimer) -> list:
-    "Roll out every micro-batch of the update's prompts (lists of `Rollout`); each is scored while the next rolls out."
+    """Roll out every micro-batch of the update's prompts, each in one `Mode.rollouts` call (a list of `Rollout`,
+    one per problem); each is scored while the next rolls out."""
     problems = self.prompts_for(update)
     per = len(problems) // self.cfg.micro_batches
     batches, pending = [], []
     with ThreadPoolExecutor(max_workers=1) as pool:
         for i in range(self.cfg.micro_batches):
-            with timer("rollout"): ros = [self.mode.rollout(p, update) for p in problems[i * per:(i + 1) * per]]
+            with timer("rollout"): ros = self.mode.rollouts(problems[i * per:(i + 1) * per], update)
             pending.append(pool.submit(timer.run, "grading", self.mode.score, ros))
             batches.append(ros)
         with timer("grading_wait"):
@@ -351,29 +356,47 @@ def advantages(self: Trainer, rollouts: Sequence[Rollout]):
     else: adv = group_advantages(R, G, self.cfg.scale_rewards)
     for j, ro in enumerate(rollouts): ro.adv = adv[j * G:(j + 1) * G].to(self.device)
 
-# %% ../nbs/07_trainer.ipynb #d0f8ec15
+# %% ../nbs/07_trainer.ipynb #40749bf4
+def batch_logps(mode, rollouts: Sequence[Rollout], grad: bool = True, reference: bool = False) -> list:
+    "Each rollout's log-probs from one `mode.batch_logps` call (or, for a stand-in with only `logps`, one call each)."
+    if hasattr(mode, "batch_logps"): return mode.batch_logps(rollouts, grad=grad, reference=reference)
+    kw = {} if grad and not reference else dict(grad=grad, reference=reference)
+    return [mode.logps(ro, **kw) for ro in rollouts]
+
+@patch
+def split_micro_batches(self: Trainer, rollouts: Sequence[Rollout]) -> list:
+    "`rollouts` (an update's, in order) split back into the `cfg.micro_batches` micro-batches they were sampled in."
+    k = self.cfg.micro_batches if len(rollouts) % self.cfg.micro_batches == 0 else 1
+    per = len(rollouts) // k
+    return [list(rollouts[i * per:(i + 1) * per]) for i in range(k)]
+
 @patch
 def reference(self: Trainer, rollouts: Sequence[Rollout]):
-    "Reference log-probs (adapters disabled) and, when num_iterations > 1, the old policy's, without gradients."
+    """Reference log-probs (adapters disabled) and, when num_iterations > 1, the old policy's, without gradients: one
+    forward per micro-batch."""
     self.model.eval()
     with torch.no_grad():
-        for ro in rollouts:
-            with self.model.disable_adapter(): ro.ref = self.mode.logps(ro, grad=False, reference=True)
-            if self.cfg.num_iterations > 1: ro.old = self.mode.logps(ro, grad=False)
+        for ros in self.split_micro_batches(rollouts):
+            with self.model.disable_adapter(): refs = batch_logps(self.mode, ros, grad=False, reference=True)
+            olds = batch_logps(self.mode, ros, grad=False) if self.cfg.num_iterations > 1 else [None] * len(ros)
+            for ro, ref, old in zip(ros, refs, olds): ro.ref, ro.old = ref, old
 
-# %% ../nbs/07_trainer.ipynb #c749c308
+# %% ../nbs/07_trainer.ipynb #9287461b
 @patch
-def accumulate(self: Trainer, ro: Rollout, n_tokens: float, scale: float) -> dict:
-    "Backward of one rollout's policy loss (gradient accumulation); returns its loss, KL and clip fractions."
-    cfg = self.cfg
-    logp = self.mode.logps(ro)
-    old = ro.old if ro.old is not None else logp.detach()
-    loss, stats = policy_loss(logp, old, ro.adv, ro.mask, ro.ref, self.kl.beta, cfg.epsilon, cfg.epsilon_high,
-                              cfg.loss_type, max_len=cfg.max_new_tokens, n_tokens=n_tokens,
-                              kl_ratio_weighted=cfg.kl_ratio_weighted)
-    loss = loss * scale
-    if torch.isfinite(loss): loss.backward()
-    return dict(loss=loss.item(), **stats)
+def accumulate(self: Trainer, rollouts: Sequence[Rollout], n_tokens: float, scale: float) -> list:
+    """Backward of one micro-batch's policy loss (gradient accumulation): one forward over its rollouts, each
+    rollout's loss as `policy_loss` defines it, summed. Returns each rollout's loss, KL and clip fractions."""
+    cfg, total, logs = self.cfg, 0.0, []
+    for ro, logp in zip(rollouts, batch_logps(self.mode, rollouts)):
+        old = ro.old if ro.old is not None else logp.detach()
+        loss, stats = policy_loss(logp, old, ro.adv, ro.mask, ro.ref, self.kl.beta, cfg.epsilon, cfg.epsilon_high,
+                                  cfg.loss_type, max_len=cfg.max_new_tokens, n_tokens=n_tokens,
+                                  kl_ratio_weighted=cfg.kl_ratio_weighted)
+        loss = loss * scale
+        total = total + loss
+        logs.append(dict(loss=loss.item(), **stats))
+    if torch.is_tensor(total) and total.requires_grad and torch.isfinite(total): total.backward()
+    return logs
 
 @patch
 def clip_gradients(self: Trainer) -> float:
@@ -401,10 +424,11 @@ def step_stats(self: Trainer, logs: Sequence[dict], rollouts: Sequence[Rollout])
     return dict(loss=loss.sum().item() / self.world, kl=kl, kl_seq_mean=kl, kl_token_mean=(kl_tok / n).mean().item(),
                 clip_low=(low / n).mean().item(), clip_high=(high / n).mean().item())
 
-# %% ../nbs/07_trainer.ipynb #85dcbab0
+# %% ../nbs/07_trainer.ipynb #05a74576
 @patch
 def optimise(self: Trainer, rollouts: Sequence[Rollout]) -> list:
-    "`num_iterations` optimizer steps, each over every rollout's loss; returns each step's statistics."
+    """`num_iterations` optimizer steps, each over every rollout's loss (one forward and backward per micro-batch);
+    returns each step's statistics."""
     cfg = self.cfg
     mine = torch.tensor(float(sum(ro.mask.sum() for ro in rollouts)), dtype=torch.float64, device=self.device)
     n_tokens = all_sum(mine, self.world).item() / self.world   # dapo: the update's tokens (all processes) / P
@@ -413,7 +437,7 @@ def optimise(self: Trainer, rollouts: Sequence[Rollout]) -> list:
     for _ in range(cfg.num_iterations):
         self.model.train()
         self.opt.zero_grad(set_to_none=True)
-        logs = [self.accumulate(ro, n_tokens, scale) for ro in rollouts]
+        logs = [log for ros in self.split_micro_batches(rollouts) for log in self.accumulate(ros, n_tokens, scale)]
         stats = self.step_stats(logs, rollouts)
         finite = math.isfinite(stats["loss"])                 # every process's losses: the same verdict everywhere
         grad_norm = self.clip_gradients() if finite else float("nan")
@@ -425,7 +449,34 @@ def optimise(self: Trainer, rollouts: Sequence[Rollout]) -> list:
         steps.append(stats | dict(grad_norm=grad_norm, skipped=int(not stepped)))
     return steps
 
-# %% ../nbs/07_trainer.ipynb #ad326449
+# %% ../nbs/07_trainer.ipynb #12aeff80
+def group_diagnostics(rewards: torch.Tensor, adv: torch.Tensor, group_size: int) -> dict:
+    """Why an update does or does not learn: `zero_spread_groups`, the fraction of groups whose (finite) rewards are
+    all equal (no advantage, no gradient); `reward_group_std`, the mean over groups of the within-group std
+    (Bessel-corrected; NaN rewards left out); `adv_abs_mean`, the mean |advantage| over trajectories."""
+    r = rewards.double().view(-1, group_size)
+    ok = ~r.isnan()
+    n = ok.sum(1)
+    hi = torch.where(ok, r, -math.inf).amax(1)
+    lo = torch.where(ok, r, math.inf).amin(1)
+    mean = torch.where(ok, r, 0.0).sum(1) / n.clamp_min(1)
+    var = torch.where(ok, r - mean[:, None], 0.0).pow(2).sum(1) / (n - 1).clamp_min(1)
+    return dict(zero_spread_groups=((n < 2) | (hi == lo)).double().mean().item(),
+                reward_group_std=var.sqrt().mean().item(), adv_abs_mean=adv.double().abs().mean().item())
+
+def lora_delta(model) -> float:
+    """The L2 (Frobenius) norm of the change LoRA makes to the base weights, sqrt(sum over adapted modules of
+    ||scale B A||^2): 0 at the start (B = 0), from r x r products (||BA||^2 = sum((B^T B) * (A A^T)))."""
+    sq = 0.0
+    for m in model.modules():
+        A, B = getattr(m, "lora_A", None), getattr(m, "lora_B", None)
+        if not isinstance(A, torch.nn.ModuleDict) or not isinstance(B, torch.nn.ModuleDict): continue
+        for k in A.keys() & B.keys():
+            a, b = A[k].weight.detach().double(), B[k].weight.detach().double()
+            sq += float(m.scaling[k]) ** 2 * float(((b.T @ b) * (a @ a.T)).sum())
+    return math.sqrt(max(sq, 0.0))
+
+# %% ../nbs/07_trainer.ipynb #726c576b
 def peak_memory_mb(device: str) -> float:
     "Peak memory so far: CUDA's max allocated on a GPU, else the process's max resident set."
     if device.startswith("cuda"): return torch.cuda.max_memory_allocated() / 2**20
@@ -452,6 +503,8 @@ def metrics(self: Trainer, update: int, batches: list, steps: list, kl: float, b
              grader_cost_usd=getattr(getattr(self.grader, "stats", None), "cost_usd", 0.0),
              peak_memory_mb=peak_memory_mb(self.device), trainable_params=self.trainable["trainable_params"],
              trainable_fraction=self.trainable["trainable_fraction"])
+    m |= group_diagnostics(R, torch.cat([ro.adv.cpu() for ro in rollouts]), self.cfg.group_size)
+    m["lora_delta"] = lora_delta(self.model)
     return m | self.mode.metrics(batches)
 
 @patch

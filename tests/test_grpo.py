@@ -150,13 +150,14 @@ def test_grading_overlaps_the_next_rollout(tmp_path):
     tr = Trainer(TrainConfig(**{**TINY, "prompts_per_update": 2, "micro_batches": 2}, mode="outcome", updates=1),
                  tmp_path, grader=WaitingGrader())
     seen = []
-    orig = tr.mode.rollout
-    def rollout(p, u):
-        seen.append(p.id)
+    orig = tr.mode.rollouts
+    def rollouts(problems, u):   # one call per micro-batch
+        seen.append([p.id for p in problems])
         if len(seen) == 2: second_started.set()
-        return orig(p, u)
-    tr.mode.rollout = rollout
+        return orig(problems, u)
+    tr.mode.rollouts = rollouts
     assert tr.train()[0]["skipped_nonfinite"] == 0 and WaitingGrader.calls == 2
+    assert [len(ids) for ids in seen] == [1, 1]
 
 
 @pytest.mark.parametrize("loss_type,scale", [("dapo", "batch"), ("bnpo", "group"), ("grpo", "none")])

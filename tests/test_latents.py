@@ -75,8 +75,7 @@ def test_depth_subset_and_errors(tiny):
     assert sub.depths == [6, 3, 1]
     for j, k in enumerate(sub.depths): assert torch.equal(sub.tokens[:, j], full.tokens[:, full.depths.index(k)])
     with pytest.raises(ValueError, match="depths"): decode_snapshots(tiny, prompt, 4, 4, depths=[5])
-    with pytest.raises(ValueError, match="unpadded"):
-        decode_snapshots(tiny, prompt, 4, 4, attention_mask=torch.tensor([[0, 1, 1, 1, 1, 1]]))
+    with pytest.raises(ValueError, match="need a state_table"): decode_snapshots(tiny, prompt, 4, 4, generator=[None])
     with pytest.raises(ValueError, match="state_table"):
         decode_snapshots(tiny, prompt, 4, 4, state_table=table[:, :5])
 
@@ -99,3 +98,20 @@ def test_bf16_snapshots_run():
     m = HuginnForCausalLM(HuginnConfig.tiny()).to(torch.bfloat16).eval()
     snap = decode_snapshots(m, torch.randint(0, 256, (2, 8)), 3, 4, generator=torch.Generator().manual_seed(0))
     assert snap.tokens.shape == (2, 3, 4) and snap.state_table.dtype == torch.bfloat16
+
+
+def test_left_padded_rows_decode_as_alone(tiny):
+    "A left-padded batch (own positions, own state-table rows, one sampling stream per row) equals each row alone."
+    lens, N, r = [9, 4, 6], 5, 3
+    rows = [torch.randint(0, 200, (n,), generator=torch.Generator().manual_seed(n)) for n in lens]
+    tabs = [make_state_table(tiny, 1, n + N, torch.Generator().manual_seed(n)) for n in lens]
+    P = max(lens)
+    ids = torch.stack([torch.cat([torch.zeros(P - n, dtype=torch.long), x]) for n, x in zip(lens, rows)])
+    am = torch.stack([torch.arange(P) >= P - n for n in lens])
+    tab = torch.cat([torch.cat([t, t.new_zeros(1, P - n, t.shape[2])], 1) for n, t in zip(lens, tabs)])
+    streams = lambda seeds: [torch.Generator().manual_seed(s) for s in seeds]
+    snap = decode_snapshots(tiny, ids, r, N, state_table=tab, final=True, generator=streams(lens), attention_mask=am)
+    for b, (x, t) in enumerate(zip(rows, tabs)):
+        one = decode_snapshots(tiny, x[None], r, N, state_table=t, final=True, generator=streams(lens[b:b + 1]))
+        assert torch.equal(snap.tokens[b], one.tokens[0]) and torch.equal(snap.final_tokens[b], one.final_tokens[0])
+        assert torch.allclose(snap.final_logprobs[b], one.final_logprobs[0], atol=1e-5)
