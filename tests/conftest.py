@@ -48,6 +48,14 @@ def tiny():
     return HuginnForCausalLM(HuginnConfig.tiny()).eval()
 
 
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory) -> list:
+    """Two tiny runs, the tiny Huginn trained for two updates in `lsrl` and `hrpo` mode, once per session
+    (tests/test_runs.py reads them back; tests/test_browser.py shows them in JupyterLab)."""
+    from lsrl.runs import demo_runs
+    return demo_runs(tmp_path_factory.getbasetemp() / "lsrl-runs", modes=("lsrl", "hrpo"), updates=2, num_steps=4)
+
+
 @dataclass
 class DocsBuild:
     "One run of docs/build.py: the test session's only execution of the notebooks, and the site built from them."

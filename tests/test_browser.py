@@ -1,8 +1,12 @@
-"""Widgets rendered in real JupyterLab in headless Chromium, in one Lab session: the depth-explorer tutorial (run it,
-move the depth slider, check the snapshot text, the curves' score axis and legend, the logit lens' hover and depth
-frame), then a notebook made here with a finished TrainingLauncher run and a DepthExplorer over a saved sample
-(chart grid, integer update ticks, no hidden-ratio chart outside hrpo, fields not truncated, no NaN or warning box).
-Screenshots go to tests/artifacts/. Every server started here is stopped by its PID."""
+"""Widgets rendered in real JupyterLab in headless Chromium, in one Lab session and one browser for the module: the
+depth-explorer tutorial (run it, move the depth slider, check the snapshot text, the curves' score axis and legend, the
+logit lens' hover and depth frame), then a notebook made here with a finished TrainingLauncher run and a DepthExplorer
+over a saved sample (chart grid, integer update ticks, no hidden-ratio chart outside hrpo, fields not truncated, no NaN
+or warning box), then the run widgets over the session's two trained tiny runs (tests/test_runs.py): `RunComparison`'s
+metric plot renders with both runs, choosing another metric in the menu redraws it, and a `RunBrowser`'s button opens
+the sample in a DepthExplorer. Each notebook opens in a Lab workspace of its own and runs once its kernel is connected
+(Lab's status shows "idle" before that, and a Run All then clears the cells instead of running them). Screenshots go to
+tests/artifacts/. Every server started here is stopped by its PID."""
 import json, os, re, shutil, signal, socket, subprocess, sys, time, urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,13 +77,28 @@ def jupyter_lab(folder: Path):
             proc.wait()
 
 
-@pytest.fixture
-def lab(tmp_path):
-    """JupyterLab on 127.0.0.1 serving a copy of the tutorial and the launcher notebook; yields (base url, token);
-    killed by PID afterwards."""
-    shutil.copy(ROOT / "nbs" / "tutorials" / "explore_depths.ipynb", tmp_path / "explore_depths.ipynb")
-    (tmp_path / "launcher.ipynb").write_text(json.dumps(notebook(LAUNCHER_CELLS)))
-    with jupyter_lab(tmp_path) as served: yield served
+RUNS_NOTEBOOK = "runs.ipynb"   # written by the runs test once the session's runs are trained (Lab reads it on open)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on 127.0.0.1 for the module, serving a copy of the tutorial and the launcher notebook; yields
+    (base url, token, folder); killed by PID afterwards."""
+    folder = tmp_path_factory.mktemp("lab")
+    shutil.copy(ROOT / "nbs" / "tutorials" / "explore_depths.ipynb", folder / "explore_depths.ipynb")
+    (folder / "launcher.ipynb").write_text(json.dumps(notebook(LAUNCHER_CELLS)))
+    with jupyter_lab(folder) as (url, token): yield url, token, folder
+
+
+@pytest.fixture(scope="module")
+def browser():
+    "One headless Chromium for the module's tests (each opens its own page)."
+    from playwright.sync_api import sync_playwright
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
+        try: yield b
+        finally: b.close()
 
 
 def accept_dialog(page):
@@ -112,34 +131,52 @@ def run_all_cells(page, tries: int = 6):
                 if ok: return
 
 
-def open_and_run(page, url: str, token: str, name: str, ready: str, shot: str):
-    """Open notebook `name`, wait for an idle kernel, and Run All Cells until `ready` (a CSS selector) shows: again
-    when the kernel dialog opened over the run, when no cell started within 15 s (Lab dropped the run: every prompt
-    still "[ ]"), or after 90 s; 3 runs at most. Screenshots of failed attempts are named after `shot`."""
-    page.goto(f"{url}/lab/tree/{name}?token={token}")
+# Lab's own view of the notebook `name` (the server exposes the app): its panel's id, and whether its kernel is
+# connected and idle. Lab's execution indicator reads "idle" from the start, before the kernel is connected; a Run All
+# then finds no kernel and clears every cell instead of running it.
+PANEL_JS = """name => { const app = window.jupyterapp; if (!app) return null;
+    for (const w of app.shell.widgets('main')) if (w.context && w.context.path === name) return w.id;
+    return null; }"""
+KERNEL_READY_JS = """name => { const app = window.jupyterapp; if (!app) return false;
+    for (const w of app.shell.widgets('main')) if (w.context && w.context.path === name) {
+        const k = w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+        return !!k && k.connectionStatus === 'connected' && k.status === 'idle'; }
+    return false; }"""
+
+
+def open_and_run(page, url: str, token: str, name: str, ready, shot: str, wait_s: float = 90):
+    """Open notebook `name` in a Lab workspace of its own (no other notebook's tab restored beside it), wait until its
+    kernel is connected and idle, and Run All Cells until `ready` (a CSS selector, or a function returning whether the
+    outputs are there) holds: again when the kernel dialog opened over the run, when no cell of this notebook started
+    within 15 s (Lab dropped the run: every prompt still "[ ]"), or after `wait_s`; 3 runs at most. Screenshots of
+    failed attempts are named after `shot`."""
+    workspace = re.sub(r"\W", "-", Path(name).stem)
+    page.goto(f"{url}/lab/workspaces/{workspace}/tree/{name}?token={token}")
     page.wait_for_selector(".jp-Notebook", timeout=120_000)
     page.wait_for_selector(".jp-KernelName", timeout=180_000)
     # Lab may ask which kernel to start (a race in its session check), at any moment on a slow machine: accept the
-    # default whenever the dialog shows, until the kernel reports idle
-    idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    # default whenever the dialog shows, until the kernel is connected and reports idle
     deadline = time.monotonic() + 180
-    while not idle.count():
+    while not page.evaluate(KERNEL_READY_JS, name):
         if time.monotonic() > deadline:
             page.screenshot(path=str(ARTIFACTS / f"{shot}_no_kernel.png"))
             pytest.fail(f"the kernel of {name} never became idle")
         accept_dialog(page)
-        time.sleep(0.5)
-    target, dialog = page.locator(ready), page.locator(".jp-Dialog .jp-mod-accept")
-    started = page.locator(".jp-CodeCell .jp-InputPrompt", has_text=re.compile(r"\[(\*|\d+)\]"))
+        time.sleep(0.25)
+    done = (lambda: page.locator(ready).count() > 0) if isinstance(ready, str) else ready
+    dialog = page.locator(".jp-Dialog .jp-mod-accept")
+    started = page.locator(f"[id='{page.evaluate(PANEL_JS, name)}'] .jp-CodeCell .jp-InputPrompt",
+                           has_text=re.compile(r"\[(\*|\d+)\]"))   # this notebook's cells only
     for attempt in range(3):
         run_all_cells(page)
         t0 = time.monotonic()
-        while not target.count() and not dialog.count() and time.monotonic() < t0 + 90:
+        while not done() and not dialog.count() and time.monotonic() < t0 + wait_s:
             if time.monotonic() > t0 + 15 and not started.count(): break
             time.sleep(0.25)
-        if target.count(): return
+        if done(): return
         page.screenshot(path=str(ARTIFACTS / f"{shot}_attempt{attempt}.png"))
-    pytest.fail(f"{ready} never rendered in {name} (see tests/artifacts/{shot}_*)")
+    pytest.fail(f"{ready if isinstance(ready, str) else 'the outputs'} never rendered in {name} "
+                f"(see tests/artifacts/{shot}_*)")
 
 
 def boxes(locator) -> list:
@@ -209,8 +246,8 @@ def check_launcher(page, url, token):
                  "launcher")
     page.locator(".widget-html-content", has_text="What is 2 + 3?").first.wait_for(timeout=60_000)
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 6", timeout=60_000)
-    # in the launcher's own cell (the explorer's tab, still in the page, has grids of its own): the form is its first
-    # grid, the charts its second
+    # in the launcher's own cell (the sample's explorer below has grids of its own): the form is its first grid, the
+    # charts its second
     grid = page.locator(".jp-CodeCell", has_text="tl.start()").locator(".widget-gridbox").nth(1)
     grid.locator(".js-plotly-plot").last.scroll_into_view_if_needed(timeout=60_000)   # Lab draws outputs when seen
     grid.locator(".gtitle").nth(4).wait_for(state="attached", timeout=60_000)
@@ -241,25 +278,63 @@ def check_launcher(page, url, token):
     last.locator(".jp-OutputArea-output").first.screenshot(path=str(ARTIFACTS / "explorer_from_sample.png"))
 
 
-def test_widgets_in_jupyterlab(lab, tmp_path):
-    from playwright.sync_api import sync_playwright
-    url, token = lab
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            check_explorer(page, url, token)
-            widget_errors = lambda: [e for e in errors if "plotly" in e.lower() or "widget" in e.lower()]
-            assert not widget_errors(), errors
-            errors.clear()
-            try: check_launcher(page, url, token)
-            except Exception:
-                page.screenshot(path=str(ARTIFACTS / "launcher_failed.png"))
-                raise
-            # a chart created before the page shows it may log this once in Lab; every chart is checked drawn above
-            assert not [e for e in widget_errors() if e != "[anywidget] Failed to initialize model."], errors
-        finally:
-            browser.close()
+def widget_errors(errors: list) -> list: return [e for e in errors if "plotly" in e.lower() or "widget" in e.lower()]
+
+
+def test_widgets_in_jupyterlab(lab, browser):
+    url, token, _ = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        check_explorer(page, url, token)
+        assert not widget_errors(errors), errors
+        errors.clear()
+        try: check_launcher(page, url, token)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "launcher_failed.png"))
+            raise
+        # a chart created before the page shows it may log this once in Lab; every chart is checked drawn above
+        assert not [e for e in widget_errors(errors) if e != "[anywidget] Failed to initialize model."], errors
+    finally:
+        page.close()
+
+
+def legend(plot) -> list: return plot.locator(".legendtext").all_text_contents()
+
+
+def test_run_comparison_renders_and_the_metric_menu_redraws(lab, browser, runs):
+    url, token, folder = lab
+    lsrl, hrpo = runs
+    (folder / RUNS_NOTEBOOK).write_text(json.dumps(notebook([
+        f"from lsrl.runs import RunBrowser, RunComparison\nRunComparison([{str(lsrl)!r}, {str(hrpo)!r}])",
+        f"RunBrowser({str(lsrl)!r})"])))
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    try:
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        plots, button = page.locator(".js-plotly-plot"), page.locator("button", has_text="open in DepthExplorer")
+        open_and_run(page, url, token, RUNS_NOTEBOOK, lambda: plots.count() >= 2 and button.count() > 0, "runs",
+                     wait_s=120)
+        main = plots.first
+        main.locator(".gtitle").wait_for(timeout=60_000)
+        assert main.locator(".gtitle").text_content() == "reward_mean"
+        assert legend(main) == ["lsrl", "hrpo"]
+        assert main.locator(".scatterlayer .trace").count() == 2
+        page.screenshot(path=str(ARTIFACTS / "runs_reward.png"), full_page=True)
+        page.locator(".widget-dropdown", has_text="metric").locator("select").select_option("hidden_ratio_hrpo")
+        page.wait_for_function("() => document.querySelector('.js-plotly-plot .gtitle')"
+                               ".textContent === 'hidden_ratio_hrpo'", timeout=60_000)
+        page.wait_for_function("() => document.querySelector('.js-plotly-plot')"
+                               ".querySelectorAll('.scatterlayer .trace').length === 1", timeout=60_000)
+        assert legend(main) == ["hrpo"]
+        page.screenshot(path=str(ARTIFACTS / "runs_hidden_ratio.png"), full_page=True)
+        # the run browser's button opens the sample in a DepthExplorer (its depth slider shows below)
+        assert page.locator(".widget-html-content", has_text="completion").count()
+        button.first.click()
+        page.locator(".widget-slider").first.wait_for(timeout=60_000)
+        page.locator(".widget-html-content", has_text="depth 4").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "runs_browser_explorer.png"), full_page=True)
+        assert not widget_errors(errors), errors
+    finally:
+        page.close()

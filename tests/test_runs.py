@@ -1,20 +1,11 @@
 """Comparing and browsing runs (lsrl.runs) on real run folders: the tiny Huginn trained for two updates in `lsrl` and
-`hrpo` mode (once per session), read back as metric curves, depth profiles, exported figures and sample views."""
+`hrpo` mode (once per session: the `runs` fixture in conftest.py, which the run widgets' browser test in
+tests/test_browser.py uses too), read back as metric curves, depth profiles, exported figures and sample views."""
 import json, struct, sys
 from pathlib import Path
 import pytest
-from lsrl.runs import (RunBrowser, RunComparison, comparison_figures, demo_runs, depth_figure, load_metrics,
-                       load_runs, load_samples, metric_figure, metric_names, save_figures)
-
-
-def trained_runs(base: Path) -> list:
-    "The two tiny runs under the session's temporary folder (a second call finds them done and trains nothing)."
-    return demo_runs(base / "lsrl-runs", modes=("lsrl", "hrpo"), updates=2, num_steps=4)
-
-
-@pytest.fixture(scope="session")
-def runs(tmp_path_factory) -> list:
-    return trained_runs(tmp_path_factory.getbasetemp())
+from lsrl.runs import (RunBrowser, RunComparison, comparison_figures, depth_figure, load_metrics, load_runs,
+                       load_samples, metric_figure, metric_names, save_figures)
 
 
 def jsonl(path: Path) -> list: return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]

