@@ -20,8 +20,8 @@ from .trainer import token_budget
 
 # %% auto #0
 __all__ = ['ACCURACY_AXIS', 'LEGEND', 'matmul_params', 'flops_per_token', 'EvalResult', 'score', 'greedy_completions', 'evaluate',
-           'depth_sweep', 'resolve_adapter', 'Variant', 'paper_variants', 'compare_variants', 'table_markdown',
-           'sweep_figure', 'accuracy_bars', 'save_report']
+           'depth_sweep', 'resolve_adapter', 'Variant', 'paper_variants', 'load_adapter', 'compare_variants',
+           'table_markdown', 'sweep_figure', 'accuracy_bars', 'save_report']
 
 # %% ../nbs/08_eval.ipynb #1b8dcf06
 def matmul_params(config: HuginnConfig) -> dict:
@@ -227,19 +227,23 @@ def _load_gate(path: Path, model):
     return gate.to(w.device, w.dtype)
 
 # %% ../nbs/08_eval.ipynb #8a4e3f12
+def load_adapter(model, path):
+    "`model` with the LoRA adapter of `path` (a run, checkpoint or adapter folder) on top; `.unload()` removes it."
+    from peft import PeftModel
+    with warnings.catch_warnings():   # PEFT asks transformers a question it has deprecated: not the user's
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return PeftModel.from_pretrained(model, str(resolve_adapter(path)))
+
 def compare_variants(model, tokenizer, variants: Sequence[Variant], datasets: dict, **kw) -> list:
     """Evaluate each variant on each dataset (name -> problems). Adapters are loaded onto `model` one at a time and
     removed afterwards; an adapter saved with an HRPO gate is decoded with that gate. Returns one row per variant."""
-    from peft import PeftModel
     rows = []
     budgets = {d: _budget(model, tokenizer, probs, kw) for d, probs in datasets.items()}  # one cap per dataset
     for v in variants:
         m, gate = model, None
         if v.adapter:
             folder = resolve_adapter(v.adapter)
-            with warnings.catch_warnings():   # PEFT asks transformers a question it has deprecated: not the user's
-                warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-                m = PeftModel.from_pretrained(model, str(folder))
+            m = load_adapter(model, folder)
             gate = _load_gate(folder.parent / "gate.safetensors", m)
         row = dict(model=v.name, depth=v.depth, adapter=str(v.adapter) if v.adapter else None, results={})
         for dname, probs in datasets.items():

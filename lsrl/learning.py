@@ -66,14 +66,8 @@ def learning_json(task: str, seeds: Sequence[int], rows: Sequence[dict], **extra
 # %% ../nbs/08a_learning.ipynb #abde7c68
 def verdicts(model, tokenizer, problems: Sequence, depths: Sequence[int], adapter=None, **eval_kw) -> dict:
     "{depth: (verdicts as a 0/1 array in problem order, EvalResult)} of `model` (+ `adapter`) at each depth."
-    from lsrl.evaluate import evaluate, resolve_adapter
-    m = model
-    if adapter is not None:
-        import warnings
-        from peft import PeftModel
-        with warnings.catch_warnings():   # PEFT asks transformers a question it has deprecated: not the user's
-            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-            m = PeftModel.from_pretrained(model, str(resolve_adapter(adapter)))
+    from lsrl.evaluate import evaluate, load_adapter
+    m = model if adapter is None else load_adapter(model, adapter)
     try:
         out = {}
         for r in depths:
@@ -108,7 +102,7 @@ def compare_training(out, modes: Sequence[str] = ("outcome", "lsrl"), seeds: Seq
                 if progress: progress(f"training {folder.name}: updates {tr.update + 1}..{cfg.updates}")
                 tr.train(resume=None)
             runs.setdefault(mode, []).append(str(folder))
-    cfg = TrainConfig(**(train | dict(mode=modes[0] if modes else "outcome")))
+    cfg = TrainConfig(**(train | dict(mode=modes[0] if modes else "outcome")))   # the shared settings, as recorded
     model, tok = load_model_and_tokenizer(cfg.model, seed=cfg.seed)
     kw = dict(max_new_tokens=max_new_tokens, batch_size=batch_size)
     if progress: progress(f"scoring the start model on {len(eval_problems)} problems at depths {depths}")
@@ -129,7 +123,7 @@ def compare_training(out, modes: Sequence[str] = ("outcome", "lsrl"), seeds: Seq
         curves[mode] = {r: learning_row(f"{mode} r={r}", r, scored[mode][r], base) for r in depths}
     return learning_json(task or cfg.data, list(seeds), rows, depth=depth, deep=deep, gflops_per_token=gflops,
                          curves={k: list(v.values()) for k, v in curves.items()}, runs=runs,
-                         train=TrainConfig(**(train | dict(mode=modes[0] if modes else "outcome"))).public().to_dict(),
+                         train=cfg.public().to_dict(),
                          settings=start[depth][1].settings)
 
 # %% ../nbs/08a_learning.ipynb #cd0288db
