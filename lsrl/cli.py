@@ -1,4 +1,4 @@
-"""The `lsrl` command: `lsrl demo` prints what every recurrent depth decodes for a prompt; `lsrl train` runs GRPO or HRPO; `lsrl eval` measures pass@1, depth sweeps and variant tables.
+"""The `lsrl` command: `lsrl demo` prints what every recurrent depth decodes for a prompt; `lsrl train` runs GRPO or HRPO; `lsrl eval` measures pass@1, depth sweeps and variant tables; `lsrl table3` trains and tabulates the paper's Table 3 in miniature.
 
 Docs: https://lsrl.github.io/lsrl/cli.html.md"""
 
@@ -23,8 +23,9 @@ from .trainer import token_budget
 
 # %% auto #0
 __all__ = ['DEMO_PROMPT', 'DEMO_GOLD', 'USER_ERRORS', 'CommandError', 'demo_model', 'depth_report', 'print_depth_report',
-           'cmd_demo', 'eval_problems', 'demo_report', 'demo_training', 'train_config', 'check_train_inputs',
-           'cmd_train', 'cmd_eval', 'train_fields_help', 'build_parser', 'parse_command', 'error_line', 'main']
+           'cmd_demo', 'eval_problems', 'demo_report', 'demo_training', 'apply_sets', 'train_config',
+           'check_train_inputs', 'cmd_train', 'cmd_eval', 'table3_overrides', 'cmd_table3', 'train_fields_help',
+           'build_parser', 'parse_command', 'error_line', 'main']
 
 # %% ../nbs/11_cli.ipynb #ec87861a
 class CommandError(ValueError):
@@ -106,9 +107,9 @@ def _load_problems(item: str, split: str = "test", limit: Optional[int] = None) 
     kind, _, src = item.partition(":")
     loader = dict(gsm8k=load_gsm8k, mathqa=load_mathqa, math=load_math).get(kind)
     if loader is None:
-        hint = did_you_mean(kind, ["synthetic", "tiny", "gsm8k", "mathqa", "math"])
-        raise CommandError(f"--data {item!r}: {hint + ' ' if hint else ''}use synthetic, tiny, gsm8k, mathqa or "
-                           "math:<path>, optionally kind:<file or hub id>")
+        hint = did_you_mean(kind, ["synthetic", "tiny", "tiny-hard", "chains", "gsm8k", "mathqa", "math"])
+        raise CommandError(f"--data {item!r}: {hint + ' ' if hint else ''}use synthetic, tiny, tiny-hard, chains, "
+                           "gsm8k, mathqa or math:<path>, optionally kind:<file or hub id>")
     if kind == "math" and not src:
         raise CommandError("--data math: MATH is never downloaded by lsrl; pass math:<path or dataset id you obtained>")
     if src: check_source(src)
@@ -118,15 +119,15 @@ def _load_problems(item: str, split: str = "test", limit: Optional[int] = None) 
 
 # %% ../nbs/11_cli.ipynb #68df5f6a
 def eval_problems(data: str, split: str = "test", limit: Optional[int] = None, seed: int = 0) -> dict:
-    """name -> problems: 'synthetic' or 'tiny' (held-out seeds), 'gsm8k', 'mathqa', or kind:source
+    """name -> problems: 'synthetic' or a task of `TASKS` (held-out seeds), 'gsm8k', 'mathqa', or kind:source
     (gsm8k:/path.jsonl, math:/path)."""
     from lsrl.data import synthetic_problems
-    from lsrl.models import tiny_problems
+    from lsrl.models import TASKS
     out = {}
     for item in data.split(","):
         kind = item.partition(":")[0]
         if kind == "synthetic": out[kind] = synthetic_problems(limit or 100, seed=1_000_003 + seed)
-        elif kind == "tiny": out[kind] = tiny_problems(limit or 100, "heldout", seed)
+        elif kind in TASKS: out[kind] = TASKS[kind](limit or 100, "heldout", seed)
         else: out[kind] = _load_problems(item, split, limit)
     return out
 
@@ -222,14 +223,11 @@ def demo_training(model, tok, args, depth_rows: list) -> dict:
     print(f"report: {path}")
     return dict(before=before, after=after, history=tr.history, report=path)
 
-# %% ../nbs/11_cli.ipynb #bbc9a998
-def train_config(args):
-    "A `TrainConfig` from --config (TOML/YAML) and --set key=value overrides (dotted keys reach nested configs)."
-    from lsrl.trainer import TrainConfig
-    if args.config and not Path(args.config).is_file():
-        raise CommandError(f"--config {args.config}: no such file (a .toml or .yaml file of TrainConfig fields)")
-    d = read_config_file(args.config) if args.config else {}   # raw: fields left out take the (final) mode's defaults
-    for kv in args.set or []:
+# %% ../nbs/11_cli.ipynb #6bcf54cc
+def apply_sets(d: dict, sets: Sequence[str]) -> list:
+    "Put every --set KEY=VALUE into the dict `d` (dotted keys reach nested configs); returns the top-level keys set."
+    keys = []
+    for kv in sets or []:
         key, eq, value = kv.partition("=")
         if not eq or not key: raise CommandError(f"--set takes KEY=VALUE, got {kv!r} (e.g. --set lr=1e-5)")
         *groups, last = key.strip().split(".")
@@ -238,13 +236,24 @@ def train_config(args):
             if not isinstance(node.get(g), dict): node[g] = {}
             node = node[g]
         node[last] = value                    # text: from_dict parses it to the field's type
+        keys.append(key.strip().split(".")[0])
+    return keys
+
+def train_config(args):
+    "A `TrainConfig` from --config (TOML/YAML) and --set key=value overrides (dotted keys reach nested configs)."
+    from lsrl.trainer import TrainConfig
+    if args.config and not Path(args.config).is_file():
+        raise CommandError(f"--config {args.config}: no such file (a .toml or .yaml file of TrainConfig fields)")
+    d = read_config_file(args.config) if args.config else {}   # raw: fields left out take the (final) mode's defaults
+    apply_sets(d, args.set)
     return TrainConfig.from_dict(d)
 
 # %% ../nbs/11_cli.ipynb #810761a7
 def check_train_inputs(cfg) -> None:
     "Fail before any work when the model or the data `cfg` names cannot be found."
     check_model_name(cfg.model)
-    if cfg.data not in ("synthetic", "tiny"): check_source(cfg.data)
+    from lsrl.models import TASKS
+    if cfg.data != "synthetic" and cfg.data not in TASKS: check_source(cfg.data)
 
 def _new_folders(path: Path) -> list:
     "The folders `mkdir(parents=True)` would make for `path`, deepest first."
@@ -330,6 +339,44 @@ def cmd_eval(args) -> int:
         paths = save_report(args.out, sweeps=sweeps if args.sweep else None,
                             single=None if args.sweep else [r for v in sweeps.values() for r in v], meta=meta)
     print(f"results: {paths['json']}  report: {paths['html']}")
+    return 0
+
+# %% ../nbs/11_cli.ipynb #bad7a930
+def _int_list(text: str, what: str) -> list:
+    "A comma list of non-negative integers (e.g. 0,1,2)."
+    try: out = [int(x) for x in text.split(",")]
+    except ValueError: out = []
+    if not out or any(x < 0 for x in out):
+        raise CommandError(f"{what} takes integers >= 0 separated by commas (e.g. 0,1,2), got {text!r}")
+    return out
+
+def table3_overrides(sets: Sequence[str], modes: Sequence[str]) -> dict:
+    "The TrainConfig fields --set changes, typed and checked with every mode on top of `TABLE3_TRAIN`."
+    from lsrl.learning import TABLE3_TRAIN
+    from lsrl.trainer import TrainConfig
+    d = dict(TABLE3_TRAIN)
+    keys = apply_sets(d, sets)
+    for mode in modes: cfg = TrainConfig.from_dict(d | dict(mode=mode))
+    check_train_inputs(cfg)
+    return {k: getattr(cfg, k) for k in keys}
+
+def cmd_table3(args) -> int:
+    from lsrl.learning import table3
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes: raise CommandError(f"--modes takes mode names separated by commas (e.g. outcome,lsrl), got {args.modes!r}")
+    seeds = _int_list(args.seeds, "--seeds")
+    depths = [int(r) for r in args.depths.split(",")]
+    train = table3_overrides(args.set, modes)
+    if args.updates is not None: train["updates"] = args.updates
+    out = Path(args.out)
+    if out.exists() and not out.is_dir(): raise CommandError(f"--out {out} is a file, not a folder")
+    jobs = args.jobs or min(os.cpu_count() or 1, len(modes) * len(seeds))
+    t0 = time.time()
+    result = table3(out, seeds=seeds, modes=modes, heldout=args.heldout, depths=depths, jobs=jobs, **train)
+    from lsrl.learning import table_markdown
+    print(table_markdown(result))
+    print(f"{time.time() - t0:.0f} s; results: {out / 'learning.json'}  report: {out / 'report.html'}  "
+          f"adapters: {', '.join(f for fs in result['runs'].values() for f in fs)}")
     return 0
 
 # %% ../nbs/11_cli.ipynb #0657425b
@@ -455,12 +502,33 @@ def _eval_parser(sub):
     e.set_defaults(func=cmd_eval)
     return e
 
-# %% ../nbs/11_cli.ipynb #9d6c6e9a
+# %% ../nbs/11_cli.ipynb #0365626a
+def _table3_parser(sub):
+    from lsrl.learning import TABLE3_EVAL, TABLE3_TRAIN
+    t = sub.add_parser("table3", parents=[_common()],
+                       help="the paper's Table 3 in miniature: outcome and LSRL runs over seeds, held-out pass@1 "
+                       "with 95% intervals and depth curves")
+    t.add_argument("--out", default="runs/table3", help="folder of the runs, learning.json, table.md and report.html")
+    t.add_argument("--seeds", default="0,1,2", help="training seeds, e.g. 0,1,2")
+    t.add_argument("--modes", default="outcome,lsrl", help="modes to train, e.g. outcome,lsrl")
+    t.add_argument("--updates", type=_at_least(0), default=None,
+                   help=f"updates per run (default {TABLE3_TRAIN['updates']})")
+    t.add_argument("--heldout", type=_at_least(1), default=TABLE3_EVAL["heldout"], help="held-out problems scored")
+    t.add_argument("--depths", type=_depth_list, default=",".join(map(str, TABLE3_EVAL["depths"])),
+                   help="depths of the accuracy curves (8 and 32 are always scored)")
+    t.add_argument("--jobs", type=_at_least(0), default=0,
+                   help="runs trained (and scored) at once, each in its own process (0: one per CPU core)")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="change a training setting (repeatable)")
+    t.set_defaults(func=cmd_table3)
+    return t
+
+# %% ../nbs/11_cli.ipynb #ae67da21
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="lsrl", description="RL on the latent states of recurrent-depth language models")
     p.add_argument("--version", action="version", version=f"lsrl {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    p.commands = dict(demo=_demo_parser(sub), train=_train_parser(sub), eval=_eval_parser(sub))
+    p.commands = dict(demo=_demo_parser(sub), train=_train_parser(sub), eval=_eval_parser(sub),
+                      table3=_table3_parser(sub))
     return p
 
 def _option_hint(command: str, sub, arg: str, value: Optional[str]) -> str:

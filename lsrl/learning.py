@@ -13,8 +13,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 # %% auto #0
-__all__ = ['bootstrap_accuracy', 'paired_delta', 'learning_row', 'learning_json', 'verdicts', 'compare_training',
-           'learning_figure', 'save_learning']
+__all__ = ['TABLE3_TRAIN', 'TABLE3_EVAL', 'bootstrap_accuracy', 'paired_delta', 'learning_row', 'learning_json', 'verdicts',
+           'train_run', 'score_run', 'compare_training', 'learning_figure', 'table_markdown', 'save_learning', 'table3']
 
 # %% ../nbs/08a_learning.ipynb #2d3ba5f1
 def _as_matrix(correct) -> np.ndarray:
@@ -77,56 +77,86 @@ def verdicts(model, tokenizer, problems: Sequence, depths: Sequence[int], adapte
     finally:
         if adapter is not None: m.unload()
 
-# %% ../nbs/08a_learning.ipynb #f62436ab
+# %% ../nbs/08a_learning.ipynb #d9e08031
+def _threads(jobs: int) -> int:
+    "CPU threads per worker when `jobs` workers share this machine."
+    import os
+    return max(1, (os.cpu_count() or 1) // max(1, jobs))
+
+def train_run(train: dict, folder, problems: Optional[Sequence] = None, threads: Optional[int] = None) -> str:
+    "Train the run in `folder` to `train['updates']` (resuming its latest checkpoint; nothing to do when done)."
+    import torch
+    from lsrl.trainer import Trainer, TrainConfig
+    if threads: torch.set_num_threads(threads)
+    cfg = TrainConfig(**train)
+    tr = Trainer(cfg, folder, problems=problems)
+    tr.load_checkpoint("latest")
+    if tr.update < cfg.updates: tr.train(resume=None)
+    return str(folder)
+
+def score_run(model_name: str, problems: Sequence, depths: Sequence[int], adapter=None, seed: int = 0,
+              threads: Optional[int] = None, **eval_kw) -> tuple:
+    """{verdicts: {depth: 0/1 per problem}, gflops: {depth: forward GFLOPs per token}, settings: how it was scored}
+    of model `model_name` (+ `adapter`) at each depth."""
+    import torch
+    from lsrl.models import load_model_and_tokenizer
+    if threads: torch.set_num_threads(threads)
+    model, tok = load_model_and_tokenizer(model_name, seed=seed)
+    out = verdicts(model, tok, problems, depths, adapter=adapter, **eval_kw)
+    return dict(verdicts={r: v for r, (v, _) in out.items()}, settings=out[depths[0]][1].settings,
+                gflops={r: res.gflops_per_token for r, (_, res) in out.items()})
+
+def _map(fn, calls: Sequence[dict], jobs: int) -> list:
+    "fn(**call) for every call, in order: in this process, or in `jobs` spawned worker processes."
+    if jobs <= 1 or len(calls) <= 1: return [fn(**c) for c in calls]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(min(jobs, len(calls)), mp_context=mp.get_context("spawn")) as pool:
+        return list(pool.map(_call, [fn] * len(calls), calls))
+
+def _call(fn, kw: dict):
+    return fn(**kw)
+
+# %% ../nbs/08a_learning.ipynb #cede0bdb
 def compare_training(out, modes: Sequence[str] = ("outcome", "lsrl"), seeds: Sequence[int] = (0, 1, 2),
                      train: Optional[dict] = None, eval_problems: Optional[Sequence] = None, task: str = "",
                      depth: int = 8, deep: int = 32, depths: Sequence[int] = (1, 2, 4, 8, 16, 32),
                      max_new_tokens: int = 48, batch_size: int = 50, train_problems: Optional[Sequence] = None,
-                     progress=print) -> dict:
+                     jobs: int = 1, progress=print) -> dict:
     """Train `modes` x `seeds` runs under `out` (TrainConfig fields in `train`; `train_problems` instead of the
     config's `data` when given), evaluate them and the start model on `eval_problems`, and return the comparison
-    (`learning_json` layout, plus `curves` and `runs`)."""
-    from lsrl.evaluate import flops_per_token
-    from lsrl.models import load_model_and_tokenizer
-    from lsrl.trainer import Trainer, TrainConfig
+    (`learning_json` layout, plus `curves` and `runs`). `jobs` > 1 trains and scores in that many processes."""
+    from lsrl.learning import score_run, train_run   # the package's own, so spawned workers can import them
+    from lsrl.trainer import TrainConfig
     out, train = Path(out), dict(train or {})
     depths = sorted({*depths, depth, deep})
-    runs = {}
-    for mode in modes:
-        for s in seeds:
-            folder = out / f"{mode}-seed{s}"
-            cfg = TrainConfig(**(train | dict(mode=mode, seed=s)))
-            tr = Trainer(cfg, folder, problems=train_problems)
-            tr.load_checkpoint("latest")
-            if tr.update < cfg.updates:
-                if progress: progress(f"training {folder.name}: updates {tr.update + 1}..{cfg.updates}")
-                tr.train(resume=None)
-            runs.setdefault(mode, []).append(str(folder))
     cfg = TrainConfig(**(train | dict(mode=modes[0] if modes else "outcome")))   # the shared settings, as recorded
-    model, tok = load_model_and_tokenizer(cfg.model, seed=cfg.seed)
-    kw = dict(max_new_tokens=max_new_tokens, batch_size=batch_size)
-    if progress: progress(f"scoring the start model on {len(eval_problems)} problems at depths {depths}")
-    start = verdicts(model, tok, eval_problems, depths, **kw)
-    scored = {}
-    for mode, folders in runs.items():
-        if progress: progress(f"scoring {len(folders)} {mode} runs")
-        per_run = [verdicts(model, tok, eval_problems, depths, adapter=f, **kw) for f in folders]
-        scored[mode] = {r: np.stack([v[r][0] for v in per_run]) for r in depths}
-    base = start[depth][0]
+    runs = {mode: [str(out / f"{mode}-seed{s}") for s in seeds] for mode in modes}
+    threads = _threads(jobs) if jobs > 1 else None
+    if progress: progress(f"training {sum(map(len, runs.values()))} runs ({', '.join(modes)}; seeds {list(seeds)}) "
+                          f"in {out}, {jobs} at a time")
+    _map(train_run, [dict(train=train | dict(mode=m, seed=s), folder=out / f"{m}-seed{s}", problems=train_problems,
+                          threads=threads) for m in modes for s in seeds], jobs)
+    if progress: progress(f"scoring the start model and {sum(map(len, runs.values()))} runs on "
+                          f"{len(eval_problems)} problems at depths {depths}")
+    kw = dict(max_new_tokens=max_new_tokens, batch_size=batch_size, seed=cfg.seed, threads=threads)
+    models = [None] + [f for folders in runs.values() for f in folders]
+    got = _map(score_run, [dict(model_name=cfg.model, problems=eval_problems, depths=depths, adapter=a, **kw)
+                           for a in models], jobs)
+    start, settings, gflops = got[0]["verdicts"], got[0]["settings"], got[0]["gflops"]
+    per_run = dict(zip(models[1:], (g["verdicts"] for g in got[1:])))
+    scored = {mode: {r: np.stack([per_run[f][r] for f in folders]) for r in depths} for mode, folders in runs.items()}
+    base = start[depth]
     rows = [learning_row(f"start r={depth}", depth, base, base)]
     rows += [learning_row(f"{mode} r={depth}", depth, scored[mode][depth], base) for mode in scored]
-    rows.append(learning_row(f"start r={deep}", deep, start[deep][0], base))
-    conf = model.config
-    gflops = {r: (flops_per_token(conf, r) / 1e9 if hasattr(conf, "mean_recurrence") else None) for r in depths}
-    curves = {"start": {r: learning_row(f"start r={r}", r, start[r][0], base) for r in depths}}
+    rows.append(learning_row(f"start r={deep}", deep, start[deep], base))
+    curves = {"start": [learning_row(f"start r={r}", r, start[r], base) for r in depths]}
     for mode in scored:
-        curves[mode] = {r: learning_row(f"{mode} r={r}", r, scored[mode][r], base) for r in depths}
+        curves[mode] = [learning_row(f"{mode} r={r}", r, scored[mode][r], base) for r in depths]
     return learning_json(task or cfg.data, list(seeds), rows, depth=depth, deep=deep, gflops_per_token=gflops,
-                         curves={k: list(v.values()) for k, v in curves.items()}, runs=runs,
-                         train=cfg.public().to_dict(),
-                         settings=start[depth][1].settings)
+                         curves=curves, runs=runs, train=cfg.public().to_dict(), settings=settings)
 
-# %% ../nbs/08a_learning.ipynb #cd0288db
+# %% ../nbs/08a_learning.ipynb #15e64139
 def learning_figure(result: dict):
     "Table rows as bars with 95% intervals, and accuracy against depth per model (plotly)."
     from plotly.subplots import make_subplots
@@ -148,17 +178,22 @@ def learning_figure(result: dict):
     fig.update_layout(height=380, template="plotly_white", legend=dict(orientation="h", y=-0.25))
     return fig
 
+def table_markdown(result: dict) -> str:
+    "The comparison's rows as a markdown table (percent, with the 95% intervals and the per-seed accuracies)."
+    lines = ["| model | depth | pass@1 | 95% CI | vs start | 95% CI | per seed |", "|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        seeds = " ".join(f"{100 * a:.1f}" for a in r.get("per_seed", []))
+        lines.append(f"| {r['name']} | {r['depth']} | {100 * r['accuracy']:.1f}% | "
+                     f"[{100 * r['ci95'][0]:.1f}, {100 * r['ci95'][1]:.1f}] | {100 * r['delta']:+.1f} | "
+                     f"[{100 * r['delta_ci95'][0]:+.1f}, {100 * r['delta_ci95'][1]:+.1f}] | {seeds} |")
+    return "\n".join(lines)
+
 def save_learning(result: dict, out) -> Path:
-    "Write `learning.json` and `report.html` (the table in markdown and the figure, plotly inlined) to `out`."
+    "Write `learning.json`, `table.md` and `report.html` (the table and the figure, plotly inlined) to `out`."
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "learning.json").write_text(json.dumps(result, indent=1, default=str))
-    lines = ["| model | depth | pass@1 | 95% CI | vs start | 95% CI |", "|---|---|---|---|---|---|"]
-    for r in result["rows"]:
-        lines.append(f"| {r['name']} | {r['depth']} | {100 * r['accuracy']:.1f}% | "
-                     f"[{100 * r['ci95'][0]:.1f}, {100 * r['ci95'][1]:.1f}] | {100 * r['delta']:+.1f} | "
-                     f"[{100 * r['delta_ci95'][0]:+.1f}, {100 * r['delta_ci95'][1]:+.1f}] |")
-    table = "\n".join(lines)
+    table = table_markdown(result)
     html = ("<html><head><meta charset='utf-8'><title>lsrl learning</title></head>"
             "<body style='font-family:sans-serif'>"
             f"<h2>Learning on {result['task']}</h2><pre>{table}</pre>"
@@ -166,3 +201,26 @@ def save_learning(result: dict, out) -> Path:
     (out / "report.html").write_text(html)
     (out / "table.md").write_text(table + "\n")
     return out / "report.html"
+
+# %% ../nbs/08a_learning.ipynb #c4472aca
+TABLE3_TRAIN = dict(model="tiny", data="tiny-hard", train_size=400, num_steps=8, backprop_depth=2, group_size=8,
+                    prompts_per_update=8, micro_batches=1, updates=24, lr=2e-3, temperature=1.0, top_p=1.0,
+                    max_new_tokens=64, grader="symbolic", report_to="none", checkpoint_every=8)
+TABLE3_EVAL = dict(heldout=200, depth=8, deep=32, depths=(1, 2, 4, 8, 16, 32), max_new_tokens=64)
+
+def table3(out="runs/table3", seeds: Sequence[int] = (0, 1, 2), modes: Sequence[str] = ("outcome", "lsrl"),
+           heldout: int = TABLE3_EVAL["heldout"], depths: Sequence[int] = TABLE3_EVAL["depths"], jobs: int = 1,
+           progress=print, **train) -> dict:
+    """Train and score the miniature Table 3 under `out` (`TABLE3_TRAIN`, with any TrainConfig field overridden by
+    `train`) and write learning.json, table.md and report.html there; returns the comparison."""
+    from lsrl.models import TASKS
+    settings = TABLE3_TRAIN | train
+    task = settings["data"]
+    if task not in TASKS:
+        raise ValueError(f"table3 needs a task with a held-out split, got data={task!r}: use one of {', '.join(TASKS)}")
+    problems = TASKS[task](heldout, "heldout")
+    ev = dict(depth=TABLE3_EVAL["depth"], deep=TABLE3_EVAL["deep"], max_new_tokens=settings["max_new_tokens"])
+    result = compare_training(out, modes, seeds, settings, problems, task=task, depths=depths, jobs=jobs,
+                              progress=progress, **ev)
+    save_learning(result, out)
+    return result

@@ -19,11 +19,11 @@ from .huginn import HUGINN_CHAT_TEMPLATE, HuginnConfig, HuginnForCausalLM, byte_
 from .latents import make_state_table
 
 # %% auto #0
-__all__ = ['CHAT_STOP_TOKENS', 'TINY_SPEC', 'CHAINS_SPEC', 'TINY_DIR', 'TINY_CAUSAL_DIR', 'HELDOUT_SEED', 'MODEL_NAMES',
-           'SHIPPED', 'HUB_ID', 'seed_for', 'chat_stop_ids', 'stop_tokens', 'seeded_state_tables', 'tiny_problems',
-           'chains_problems', 'load_tiny', 'tiny_report', 'tiny_model_and_tokenizer', 'tiny_hf_model_and_tokenizer',
-           'default_data', 'is_huginn_name', 'load_model_and_tokenizer', 'check_model_name', 'hub_error',
-           'named_problems']
+__all__ = ['CHAT_STOP_TOKENS', 'TINY_SPEC', 'HARD_SPEC', 'CHAINS_SPEC', 'TINY_DIR', 'TINY_CAUSAL_DIR', 'HELDOUT_SEED', 'TASKS',
+           'MODEL_NAMES', 'SHIPPED', 'HUB_ID', 'seed_for', 'chat_stop_ids', 'stop_tokens', 'seeded_state_tables',
+           'tiny_problems', 'tiny_hard_problems', 'chains_problems', 'load_tiny', 'tiny_report',
+           'tiny_model_and_tokenizer', 'tiny_hf_model_and_tokenizer', 'default_data', 'is_huginn_name',
+           'load_model_and_tokenizer', 'check_model_name', 'hub_error', 'named_problems']
 
 # %% ../nbs/05a_models.ipynb #e8ad859d
 def seed_for(*parts) -> int:
@@ -56,8 +56,9 @@ def seeded_state_tables(model, seeds: Sequence[int], length: int, device=None, d
             for s in seeds]
     return torch.cat(rows).to(device or emb.device, dtype or emb.dtype)
 
-# %% ../nbs/05a_models.ipynb #204cd67a
+# %% ../nbs/05a_models.ipynb #353799bb
 TINY_SPEC = SyntheticSpec(min_steps=1, max_steps=3, max_value=20, max_factor=3)
+HARD_SPEC = SyntheticSpec(min_steps=1, max_steps=3, max_value=40, max_factor=3)
 CHAINS_SPEC = ChainSpec(min_hops=1, max_hops=6, chains=2)
 TINY_DIR = Path(lsrl.__file__).parent / "assets" / "tiny-huginn"
 TINY_CAUSAL_DIR = Path(lsrl.__file__).parent / "assets" / "tiny-causal"
@@ -73,9 +74,15 @@ def tiny_problems(n: int, split: str = "heldout", seed: int = 0) -> list:
     "`n` problems of the tiny model's task: `split='heldout'` for evaluation, `'train'` for the training stream."
     return synthetic_problems(n, seed=_split_seed(split, seed), spec=TINY_SPEC)
 
+def tiny_hard_problems(n: int, split: str = "heldout", seed: int = 0) -> list:
+    "`n` problems of the harder split (`HARD_SPEC`: values up to 40), held-out or training, like `tiny_problems`."
+    return synthetic_problems(n, seed=_split_seed(split, seed), spec=HARD_SPEC)
+
 def chains_problems(n: int, split: str = "heldout", seed: int = 0) -> list:
     "`n` problems of the chains task (`CHAINS_SPEC`), held-out or training, like `tiny_problems`."
     return chain_problems(n, seed=_split_seed(split, seed), spec=CHAINS_SPEC)
+
+TASKS = {"tiny": tiny_problems, "tiny-hard": tiny_hard_problems, "chains": chains_problems}  # name -> (n, split, seed)
 
 # %% ../nbs/05a_models.ipynb #aea559c6
 def load_tiny(folder=None, device: str = "cpu", dtype: torch.dtype = torch.float32) -> tuple:
@@ -183,13 +190,11 @@ def hub_error(name: str, e: BaseException) -> str:
            if offline else "check the id (and that you have access: `hf auth login`) or pass a local folder")
     return f"cannot load model {name!r} from the hub ({msg}): {fix.replace('NAME', name)}"
 
-# %% ../nbs/05a_models.ipynb #ee3f0bab
+# %% ../nbs/05a_models.ipynb #cb99c97e
 def named_problems(data: str, n: int, seed: int = 0, split: str = "train") -> list:
-    "`n` problems of the named set `data`: synthetic, tiny, chains, or a GSM8K file / hub id."
+    "`n` problems of the named set `data`: synthetic, a `TASKS` name (tiny, tiny-hard, chains), a GSM8K file or hub id."
     if data == "synthetic": return synthetic_problems(n, seed=seed)
-    if data in ("tiny", "chains"):
-        task = tiny_problems if data == "tiny" else chains_problems
-        return task(n, split if split == "heldout" else "train", seed=seed)
+    if data in TASKS: return TASKS[data](n, split if split == "heldout" else "train", seed=seed)
     from lsrl.data import load_gsm8k, subset
     loaded = load_gsm8k(data, split)
     return subset(loaded.problems, min(n, len(loaded)), seed)
