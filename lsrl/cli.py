@@ -22,10 +22,10 @@ from .models import check_model_name, is_huginn_name, load_model_and_tokenizer, 
 from .trainer import token_budget
 
 # %% auto #0
-__all__ = ['DEMO_PROMPT', 'DEMO_GOLD', 'USER_ERRORS', 'CommandError', 'demo_model', 'depth_report', 'print_depth_report',
-           'cmd_demo', 'eval_problems', 'demo_report', 'demo_training', 'apply_sets', 'train_config',
-           'check_train_inputs', 'cmd_train', 'cmd_eval', 'table3_overrides', 'cmd_table3', 'train_fields_help',
-           'build_parser', 'parse_command', 'error_line', 'main']
+__all__ = ['DEMO_PROMPT', 'DEMO_GOLD', 'DEMO_TASK', 'DEMO_SAMPLING', 'USER_ERRORS', 'CommandError', 'demo_model', 'depth_report',
+           'print_depth_report', 'cmd_demo', 'eval_problems', 'pass_change', 'demo_report', 'demo_training',
+           'apply_sets', 'train_config', 'check_train_inputs', 'cmd_train', 'cmd_eval', 'table3_overrides',
+           'cmd_table3', 'train_fields_help', 'build_parser', 'parse_command', 'error_line', 'main']
 
 # %% ../nbs/11_cli.ipynb #ec87861a
 class CommandError(ValueError):
@@ -161,6 +161,18 @@ def _training_figure(history: list, per_update: Optional[int] = None):
     fig.update_layout(height=340, template="plotly_white")
     return fig
 
+# %% ../nbs/11_cli.ipynb #3195a21f
+DEMO_TASK = "tiny-hard"
+DEMO_SAMPLING = dict(temperature=1.0, top_p=1.0, loss_type="grpo", scale_rewards="group")
+
+def pass_change(before, after) -> dict:
+    "Held-out pass@1 after minus before (two `EvalResult`s on the same problems), with its paired 95% interval."
+    import numpy as np
+    from lsrl.learning import paired_delta
+    right = lambda res: np.array([bool(r["correct"]) for r in res.records], dtype=float)
+    delta, ci = paired_delta(right(after), right(before))
+    return dict(delta=delta, ci95=list(ci), n=before.n)
+
 # %% ../nbs/11_cli.ipynb #ec43a5ef
 def demo_report(out, args, depth_rows: list, history: list, before, after, per_update: Optional[int] = None):
     "runs/demo/report.html: the depth table, training curves (plotly, inlined) and pass@1 before/after."
@@ -176,7 +188,10 @@ def demo_report(out, args, depth_rows: list, history: list, before, after, per_u
     head = ("<tr><th>k</th><th>|&Delta;s| / |s|</th><th>entropy (nats)</th><th>top token</th><th>answer</th>"
             f"<th>= {html.escape(gold) if gold else 'gold'}?</th><th>snapshot</th></tr>")
     style = "font-family:sans-serif;max-width:1100px"
-    scores = f"before: {100 * before.accuracy:.1f}% &nbsp; after: {100 * after.accuracy:.1f}%"
+    change = pass_change(before, after)
+    scores = (f"before: {100 * before.accuracy:.1f}% &nbsp; after: {100 * after.accuracy:.1f}% &nbsp; change: "
+              f"{100 * change['delta']:+.1f} points, 95% CI [{100 * change['ci95'][0]:+.1f}, "
+              f"{100 * change['ci95'][1]:+.1f}] (paired bootstrap over the problems)")
     doc = f"""<html><head><meta charset='utf-8'><title>lsrl demo</title></head><body style='{style}'>
 <h2>lsrl demo</h2><p>model: {html.escape(args.model or 'the tiny Huginn shipped with lsrl')}; depth r = {args.depth}</p>
 <h3>What every depth decodes</h3><p>{html.escape(args.prompt)}</p><p>gold answer: {html.escape(gold or 'not given')}</p>
@@ -185,29 +200,30 @@ def demo_report(out, args, depth_rows: list, history: list, before, after, per_u
 <h3>pass@1 at r = {args.depth} ({before.n} held-out problems)</h3><p>{scores}</p>
 </body></html>"""
     (out / "report.html").write_text(doc)
-    results = dict(depths=depth_rows, history=history, before=before.summary(), after=after.summary())
+    results = dict(depths=depth_rows, history=history, before=before.summary(), after=after.summary(), change=change)
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
     return out / "report.html"
 
 # %% ../nbs/11_cli.ipynb #c602728b
 def demo_training(model, tok, args, depth_rows: list) -> dict:
-    "The rest of the demo: pass@1 before, a short LSRL run with a progress bar, pass@1 after, and report.html."
+    """The rest of the demo: pass@1 before, a short LSRL run with a progress bar, pass@1 after with the paired 95%
+    interval of the change, and report.html. The shipped tiny model trains and is scored on `DEMO_TASK`."""
     from tqdm.auto import tqdm
     from lsrl.evaluate import evaluate
     from lsrl.grader import default_grader
     from lsrl.models import default_data
     from lsrl.trainer import Trainer, TrainConfig
     out = Path(args.out)
-    kind = default_data(args.model or "tiny")
+    kind = DEMO_TASK if (args.model or "tiny") == "tiny" else default_data(args.model)
     held_out = eval_problems(kind, limit=args.eval_size, seed=args.seed)[kind]
     ekw = dict(num_steps=args.depth, max_new_tokens=args.max_new_tokens, batch_size=16, seed=args.seed)
     before = evaluate(model.eval(), tok, held_out, name="before", **ekw)
     print(f"\npass@1 at r = {args.depth} on {len(held_out)} held-out problems before training: "
           f"{100 * before.accuracy:.1f}%")
     grader = default_grader()
-    cfg = TrainConfig(mode="lsrl", model=args.model or "tiny", num_steps=args.depth, group_size=4, prompts_per_update=4,
-                      micro_batches=2, updates=args.updates, max_new_tokens=args.max_new_tokens, lr=args.lr,
-                      train_size=64, seed=args.seed, checkpoint_every=args.updates)
+    cfg = TrainConfig(mode="lsrl", model=args.model or "tiny", data=kind, num_steps=args.depth, group_size=4,
+                      prompts_per_update=4, micro_batches=2, updates=args.updates, max_new_tokens=args.max_new_tokens,
+                      lr=args.lr, train_size=64, seed=args.seed, checkpoint_every=args.updates, **DEMO_SAMPLING)
     print(f"LSRL training: {cfg.updates} updates x {cfg.prompts_per_update} prompts x G = {cfg.group_size}, "
           f"grader: {type(grader).__name__}")
     bar = tqdm(total=cfg.updates, desc="lsrl", unit="update")
@@ -218,7 +234,9 @@ def demo_training(model, tok, args, depth_rows: list) -> dict:
     tr.train(resume=None)
     bar.close()
     after = evaluate(tr.model, tok, held_out, name="after", **ekw)
-    print(f"pass@1 after training: {100 * after.accuracy:.1f}%")
+    change = pass_change(before, after)
+    print(f"pass@1 after training: {100 * after.accuracy:.1f}% ({100 * change['delta']:+.1f} points, paired 95% CI "
+          f"[{100 * change['ci95'][0]:+.1f}, {100 * change['ci95'][1]:+.1f}])")
     path = demo_report(out, args, depth_rows, tr.history, before, after, cfg.trajectories_per_update)
     print(f"report: {path}")
     return dict(before=before, after=after, history=tr.history, report=path)
@@ -425,7 +443,7 @@ def _demo_parser(sub):
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--updates", type=_at_least(0), default=4,
                    help="LSRL updates of the short training run (0: only the depth report)")
-    d.add_argument("--lr", type=float, default=1e-3,
+    d.add_argument("--lr", type=float, default=2e-3,
                    help="learning rate of the demo run (the paper's 2e-6 moves a tiny model too little)")
     d.add_argument("--eval-size", type=_at_least(1), default=64, help="held-out problems for pass@1 before and after")
     d.add_argument("--out", default="runs/demo", help="folder for the training run, results.json and report.html")

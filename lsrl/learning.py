@@ -6,7 +6,7 @@ Docs: https://lsrl.github.io/lsrl/learning.html.md"""
 
 # %% ../nbs/08a_learning.ipynb #11229d95
 from __future__ import annotations
-import json
+import json, time
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -106,13 +106,22 @@ def score_run(model_name: str, problems: Sequence, depths: Sequence[int], adapte
     return dict(verdicts={r: v for r, (v, _) in out.items()}, settings=out[depths[0]][1].settings,
                 gflops={r: res.gflops_per_token for r, (_, res) in out.items()})
 
-def _map(fn, calls: Sequence[dict], jobs: int) -> list:
-    "fn(**call) for every call, in order: in this process, or in `jobs` spawned worker processes."
-    if jobs <= 1 or len(calls) <= 1: return [fn(**c) for c in calls]
+def _map(fn, calls: Sequence[dict], jobs: int, done=None) -> list:
+    """fn(**call) for every call, results in order: in this process, or in `jobs` spawned worker processes.
+    `done(i, result)` is called as each call finishes."""
+    done = done or (lambda i, res: None)
+    if jobs <= 1 or len(calls) <= 1:
+        out = []
+        for i, c in enumerate(calls):
+            out.append(fn(**c))
+            done(i, out[-1])
+        return out
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
     with ProcessPoolExecutor(min(jobs, len(calls)), mp_context=mp.get_context("spawn")) as pool:
-        return list(pool.map(_call, [fn] * len(calls), calls))
+        futures = {pool.submit(_call, fn, c): i for i, c in enumerate(calls)}
+        for f in as_completed(futures): done(futures[f], f.result())
+        return [f.result() for f in futures]
 
 def _call(fn, kw: dict):
     return fn(**kw)
@@ -135,14 +144,19 @@ def compare_training(out, modes: Sequence[str] = ("outcome", "lsrl"), seeds: Seq
     threads = _threads(jobs) if jobs > 1 else None
     if progress: progress(f"training {sum(map(len, runs.values()))} runs ({', '.join(modes)}; seeds {list(seeds)}) "
                           f"in {out}, {jobs} at a time")
+    t0, names = time.time(), [f"{m}-seed{s}" for m in modes for s in seeds]
+    def trained(i, folder):
+        if progress: progress(f"  {names[i]} trained ({time.time() - t0:.0f} s)")
     _map(train_run, [dict(train=train | dict(mode=m, seed=s), folder=out / f"{m}-seed{s}", problems=train_problems,
-                          threads=threads) for m in modes for s in seeds], jobs)
+                          threads=threads) for m in modes for s in seeds], jobs, trained)
     if progress: progress(f"scoring the start model and {sum(map(len, runs.values()))} runs on "
                           f"{len(eval_problems)} problems at depths {depths}")
     kw = dict(max_new_tokens=max_new_tokens, batch_size=batch_size, seed=cfg.seed, threads=threads)
     models = [None] + [f for folders in runs.values() for f in folders]
+    def scored_one(i, res):
+        if progress: progress(f"  {Path(models[i]).name if models[i] else 'start'} scored ({time.time() - t0:.0f} s)")
     got = _map(score_run, [dict(model_name=cfg.model, problems=eval_problems, depths=depths, adapter=a, **kw)
-                           for a in models], jobs)
+                           for a in models], jobs, scored_one)
     start, settings, gflops = got[0]["verdicts"], got[0]["settings"], got[0]["gflops"]
     per_run = dict(zip(models[1:], (g["verdicts"] for g in got[1:])))
     scored = {mode: {r: np.stack([per_run[f][r] for f in folders]) for r in depths} for mode, folders in runs.items()}
@@ -205,7 +219,8 @@ def save_learning(result: dict, out) -> Path:
 # %% ../nbs/08a_learning.ipynb #c4472aca
 TABLE3_TRAIN = dict(model="tiny", data="tiny-hard", train_size=400, num_steps=8, backprop_depth=2, group_size=8,
                     prompts_per_update=8, micro_batches=1, updates=24, lr=2e-3, temperature=1.0, top_p=1.0,
-                    max_new_tokens=64, grader="symbolic", report_to="none", checkpoint_every=8)
+                    max_new_tokens=64, loss_type="grpo", scale_rewards="group", grader="symbolic", report_to="none",
+                    checkpoint_every=8)
 TABLE3_EVAL = dict(heldout=200, depth=8, deep=32, depths=(1, 2, 4, 8, 16, 32), max_new_tokens=64)
 
 def table3(out="runs/table3", seeds: Sequence[int] = (0, 1, 2), modes: Sequence[str] = ("outcome", "lsrl"),

@@ -1,5 +1,7 @@
 """Every default `lsrl` command runs on the default model (the shipped tiny Huginn, whose block is 256 positions)
 and exits 0. In-process, small but otherwise default settings. (`lsrl eval --limit 2` is in test_eval.py.)"""
+import json
+
 import pytest
 
 from lsrl.cli import main
@@ -24,3 +26,17 @@ def test_demo_budget_is_cut_to_the_block(tmp_path, capsys):
     assert main(["demo", "--depth", "2", "--max-new-tokens", "1000", "--updates", "0"]) == 0
     out = capsys.readouterr()
     assert "gold answer: 33" in out.out
+
+
+def test_table3_defaults_in_worker_processes(tmp_path, capsys):
+    "`lsrl table3` with its default modes and task, small sizes, two runs trained and scored in two processes."
+    argv = ["table3", "--seeds", "0", "--updates", "1", "--heldout", "4", "--depths", "1,8", "--jobs", "2",
+            "--set", "group_size=2", "--set", "prompts_per_update=2", "--set", "max_new_tokens=8"]
+    assert main(argv) == 0
+    out = tmp_path / "runs" / "table3"
+    res = json.loads((out / "learning.json").read_text())
+    assert [r["name"] for r in res["rows"]] == ["start r=8", "outcome r=8", "lsrl r=8", "start r=32"]
+    assert (res["task"], res["n"], res["seeds"]) == ("tiny-hard", 4, [0])
+    for mode in ("outcome", "lsrl"):
+        assert (out / f"{mode}-seed0" / "metrics.jsonl").read_text().count("\n") == 1
+    assert "| lsrl r=8 | 8 |" in capsys.readouterr().out and (out / "report.html").exists()

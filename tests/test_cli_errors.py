@@ -34,6 +34,11 @@ CASES = [
     (["eval", "--data", "gsm8k:/nonexistent.jsonl"], "/nonexistent.jsonl does not exist"),
     (["eval", "--data", "gsm8"], "did you mean `gsm8k`?"),
     (["demo", "--model", "tinyy"], "did you mean `tiny`?"),
+    (["table3", "--set", "lrr=1"], "did you mean `lr`?"),
+    (["table3", "--modes", "outcom"], "mode='outcom': use one of"),
+    (["table3", "--seeds", "0,a"], "--seeds takes integers >= 0"),
+    (["table3", "--set", "data=synthetic"], "table3 needs a task with a held-out split"),
+    (["table3", "--depths", "0,8"], "expected depths >= 1"),
 ]
 
 
