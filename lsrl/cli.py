@@ -439,11 +439,12 @@ def _demo_parser(sub):
     d.add_argument("--prompt", default=DEMO_PROMPT)
     d.add_argument("--gold", default=None, help="the prompt's answer, to mark each depth ✓/✗ (the demo's own: 33)")
     d.add_argument("--depth", type=_at_least(1, "the depth r"), default=8, help="recurrent depth r")
-    d.add_argument("--max-new-tokens", type=_at_least(1), default=48)
+    d.add_argument("--max-new-tokens", type=_at_least(1), default=64,
+                   help="token budget of a snapshot and a completion (tiny-hard solutions take up to 64)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--updates", type=_at_least(0), default=4,
                    help="LSRL updates of the short training run (0: only the depth report)")
-    d.add_argument("--lr", type=float, default=2e-3,
+    d.add_argument("--lr", type=float, default=1e-3,
                    help="learning rate of the demo run (the paper's 2e-6 moves a tiny model too little)")
     d.add_argument("--eval-size", type=_at_least(1), default=64, help="held-out problems for pass@1 before and after")
     d.add_argument("--out", default="runs/demo", help="folder for the training run, results.json and report.html")
