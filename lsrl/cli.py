@@ -23,9 +23,9 @@ from .trainer import token_budget
 
 # %% auto #0
 __all__ = ['DEMO_PROMPT', 'DEMO_GOLD', 'DEMO_TASK', 'DEMO_SAMPLING', 'USER_ERRORS', 'CommandError', 'demo_model', 'depth_report',
-           'print_depth_report', 'cmd_demo', 'eval_problems', 'pass_change', 'demo_report', 'demo_training',
-           'apply_sets', 'train_config', 'check_train_inputs', 'cmd_train', 'cmd_eval', 'table3_overrides',
-           'cmd_table3', 'train_fields_help', 'build_parser', 'parse_command', 'error_line', 'main']
+           'print_depth_report', 'cmd_demo', 'eval_problems', 'pass_change', 'demo_comparison', 'demo_report',
+           'demo_training', 'apply_sets', 'train_config', 'check_train_inputs', 'cmd_train', 'cmd_eval',
+           'table3_overrides', 'cmd_table3', 'train_fields_help', 'build_parser', 'parse_command', 'error_line', 'main']
 
 # %% ../nbs/11_cli.ipynb #ec87861a
 class CommandError(ValueError):
@@ -174,8 +174,30 @@ def pass_change(before, after) -> dict:
     return dict(delta=delta, ci95=list(ci), n=before.n)
 
 # %% ../nbs/11_cli.ipynb #ec43a5ef
-def demo_report(out, args, depth_rows: list, history: list, before, after, per_update: Optional[int] = None):
-    "runs/demo/report.html: the depth table, training curves (plotly, inlined) and pass@1 before/after."
+def demo_comparison(curves: dict, depth: int, task: str = "") -> dict:
+    """pass@1 before and after as `lsrl.learning` rows (with 95% intervals, the change paired over the problems) and
+    curves against depth, from {"before"|"after": {depth: EvalResult}}."""
+    import numpy as np
+    from lsrl.learning import learning_json, learning_row
+    right = lambda res: np.array([bool(r["correct"]) for r in res.records], dtype=float)
+    base = right(curves["before"][depth])
+    rows = [learning_row(f"{name} r={depth}", depth, right(c[depth]), base) for name, c in curves.items()]
+    lines = {name: [learning_row(f"{name} r={r}", r, right(res), base) for r, res in sorted(c.items())]
+             for name, c in curves.items()}
+    return learning_json(task, [0], rows, curves=lines)
+
+def _comparison_html(curves: Optional[dict], depth: int) -> str:
+    "The before/after table and figure of `demo_comparison` as HTML (plotly already on the page)."
+    if not curves: return ""
+    from lsrl.learning import learning_figure, table_markdown
+    res = demo_comparison(curves, depth)
+    return (f"<pre>{table_markdown(res)}</pre>" +
+            learning_figure(res).to_html(full_html=False, include_plotlyjs=False))
+
+def demo_report(out, args, depth_rows: list, history: list, before, after, per_update: Optional[int] = None,
+                curves: Optional[dict] = None):
+    """runs/demo/report.html: the depth table, training curves (plotly, inlined), pass@1 before/after with the change's
+    95% interval and, given `curves` ({"before"|"after": {depth: EvalResult}}), pass@1 against depth."""
     import html, json
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -198,6 +220,7 @@ def demo_report(out, args, depth_rows: list, history: list, before, after, per_u
 <table border='1' cellpadding='4' style='border-collapse:collapse'>{head}{table}</table>
 <h3>LSRL training</h3>{fig.to_html(full_html=False, include_plotlyjs=True)}
 <h3>pass@1 at r = {args.depth} ({before.n} held-out problems)</h3><p>{scores}</p>
+{_comparison_html(curves, args.depth)}
 </body></html>"""
     (out / "report.html").write_text(doc)
     results = dict(depths=depth_rows, history=history, before=before.summary(), after=after.summary(), change=change)
@@ -217,7 +240,11 @@ def demo_training(model, tok, args, depth_rows: list) -> dict:
     kind = DEMO_TASK if (args.model or "tiny") == "tiny" else default_data(args.model)
     held_out = eval_problems(kind, limit=args.eval_size, seed=args.seed)[kind]
     ekw = dict(num_steps=args.depth, max_new_tokens=args.max_new_tokens, batch_size=16, seed=args.seed)
-    before = evaluate(model.eval(), tok, held_out, name="before", **ekw)
+    depths = sorted({r for r in (1, 2, 4) if r < args.depth} | {args.depth})
+    sweep = lambda m, name: {r: evaluate(m.eval(), tok, held_out, name=name, **(ekw | dict(num_steps=r)))
+                             for r in depths}
+    curves = dict(before=sweep(model, "before"))
+    before = curves["before"][args.depth]
     print(f"\npass@1 at r = {args.depth} on {len(held_out)} held-out problems before training: "
           f"{100 * before.accuracy:.1f}%")
     grader = default_grader()
@@ -233,13 +260,14 @@ def demo_training(model, tok, args, depth_rows: list) -> dict:
     tr = Trainer(cfg, out / "train", model, tok, grader=grader, callbacks=[show])
     tr.train(resume=None)
     bar.close()
-    after = evaluate(tr.model, tok, held_out, name="after", **ekw)
+    curves["after"] = sweep(tr.model, "after")
+    after = curves["after"][args.depth]
     change = pass_change(before, after)
     print(f"pass@1 after training: {100 * after.accuracy:.1f}% ({100 * change['delta']:+.1f} points, paired 95% CI "
           f"[{100 * change['ci95'][0]:+.1f}, {100 * change['ci95'][1]:+.1f}])")
-    path = demo_report(out, args, depth_rows, tr.history, before, after, cfg.trajectories_per_update)
+    path = demo_report(out, args, depth_rows, tr.history, before, after, cfg.trajectories_per_update, curves)
     print(f"report: {path}")
-    return dict(before=before, after=after, history=tr.history, report=path)
+    return dict(before=before, after=after, history=tr.history, report=path, curves=curves)
 
 # %% ../nbs/11_cli.ipynb #6bcf54cc
 def apply_sets(d: dict, sets: Sequence[str]) -> list:
@@ -381,7 +409,8 @@ def table3_overrides(sets: Sequence[str], modes: Sequence[str]) -> dict:
 def cmd_table3(args) -> int:
     from lsrl.learning import table3
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    if not modes: raise CommandError(f"--modes takes mode names separated by commas (e.g. outcome,lsrl), got {args.modes!r}")
+    if not modes:
+        raise CommandError(f"--modes takes mode names separated by commas (e.g. outcome,lsrl), got {args.modes!r}")
     seeds = _int_list(args.seeds, "--seeds")
     depths = [int(r) for r in args.depths.split(",")]
     train = table3_overrides(args.set, modes)
