@@ -106,14 +106,15 @@ def score_run(model_name: str, problems: Sequence, depths: Sequence[int], adapte
     return dict(verdicts={r: v for r, (v, _) in out.items()}, settings=out[depths[0]][1].settings,
                 gflops={r: res.gflops_per_token for r, (_, res) in out.items()})
 
-def _map(fn, calls: Sequence[dict], jobs: int, done=None) -> list:
-    """fn(**call) for every call, results in order: in this process, or in `jobs` spawned worker processes.
-    `done(i, result)` is called as each call finishes."""
+def _map(fn: str, calls: Sequence[dict], jobs: int, done=None) -> list:
+    """fn(**call) for every call to the function of this module named `fn`, results in order: in this process, or in
+    `jobs` spawned worker processes (which find it by name in `lsrl.learning`). `done(i, result)` is called as each
+    call finishes."""
     done = done or (lambda i, res: None)
     if jobs <= 1 or len(calls) <= 1:
         out = []
         for i, c in enumerate(calls):
-            out.append(fn(**c))
+            out.append(globals()[fn](**c))
             done(i, out[-1])
         return out
     import multiprocessing as mp
@@ -123,8 +124,10 @@ def _map(fn, calls: Sequence[dict], jobs: int, done=None) -> list:
         for f in as_completed(futures): done(futures[f], f.result())
         return [f.result() for f in futures]
 
-def _call(fn, kw: dict):
-    return fn(**kw)
+def _call(fn: str, kw: dict):
+    "A worker's call: the function named `fn` of the installed lsrl.learning (a notebook's own is not importable)."
+    import importlib
+    return getattr(importlib.import_module("lsrl.learning"), fn)(**kw)
 
 # %% ../nbs/08a_learning.ipynb #cede0bdb
 def compare_training(out, modes: Sequence[str] = ("outcome", "lsrl"), seeds: Sequence[int] = (0, 1, 2),
@@ -135,7 +138,6 @@ def compare_training(out, modes: Sequence[str] = ("outcome", "lsrl"), seeds: Seq
     """Train `modes` x `seeds` runs under `out` (TrainConfig fields in `train`; `train_problems` instead of the
     config's `data` when given), evaluate them and the start model on `eval_problems`, and return the comparison
     (`learning_json` layout, plus `curves` and `runs`). `jobs` > 1 trains and scores in that many processes."""
-    from lsrl.learning import score_run, train_run   # the package's own, so spawned workers can import them
     from lsrl.trainer import TrainConfig
     out, train = Path(out), dict(train or {})
     depths = sorted({*depths, depth, deep})
@@ -147,7 +149,7 @@ def compare_training(out, modes: Sequence[str] = ("outcome", "lsrl"), seeds: Seq
     t0, names = time.time(), [f"{m}-seed{s}" for m in modes for s in seeds]
     def trained(i, folder):
         if progress: progress(f"  {names[i]} trained ({time.time() - t0:.0f} s)")
-    _map(train_run, [dict(train=train | dict(mode=m, seed=s), folder=out / f"{m}-seed{s}", problems=train_problems,
+    _map("train_run", [dict(train=train | dict(mode=m, seed=s), folder=out / f"{m}-seed{s}", problems=train_problems,
                           threads=threads) for m in modes for s in seeds], jobs, trained)
     if progress: progress(f"scoring the start model and {sum(map(len, runs.values()))} runs on "
                           f"{len(eval_problems)} problems at depths {depths}")
@@ -155,7 +157,7 @@ def compare_training(out, modes: Sequence[str] = ("outcome", "lsrl"), seeds: Seq
     models = [None] + [f for folders in runs.values() for f in folders]
     def scored_one(i, res):
         if progress: progress(f"  {Path(models[i]).name if models[i] else 'start'} scored ({time.time() - t0:.0f} s)")
-    got = _map(score_run, [dict(model_name=cfg.model, problems=eval_problems, depths=depths, adapter=a, **kw)
+    got = _map("score_run", [dict(model_name=cfg.model, problems=eval_problems, depths=depths, adapter=a, **kw)
                            for a in models], jobs, scored_one)
     start, settings, gflops = got[0]["verdicts"], got[0]["settings"], got[0]["gflops"]
     per_run = dict(zip(models[1:], (g["verdicts"] for g in got[1:])))
