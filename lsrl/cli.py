@@ -107,8 +107,9 @@ def _load_problems(item: str, split: str = "test", limit: Optional[int] = None) 
     kind, _, src = item.partition(":")
     loader = dict(gsm8k=load_gsm8k, mathqa=load_mathqa, math=load_math).get(kind)
     if loader is None:
-        hint = did_you_mean(kind, ["synthetic", "tiny", "tiny-hard", "chains", "gsm8k", "mathqa", "math"])
-        raise CommandError(f"--data {item!r}: {hint + ' ' if hint else ''}use synthetic, tiny, tiny-hard, chains, "
+        from lsrl.models import TASKS
+        hint = did_you_mean(kind, ["synthetic", *TASKS, "gsm8k", "mathqa", "math"])
+        raise CommandError(f"--data {item!r}: {hint + ' ' if hint else ''}use synthetic, {', '.join(TASKS)}, "
                            "gsm8k, mathqa or math:<path>, optionally kind:<file or hub id>")
     if kind == "math" and not src:
         raise CommandError("--data math: MATH is never downloaded by lsrl; pass math:<path or dataset id you obtained>")
@@ -167,22 +168,18 @@ DEMO_SAMPLING = dict(temperature=1.0, top_p=1.0, loss_type="grpo", scale_rewards
 
 def pass_change(before, after) -> dict:
     "Held-out pass@1 after minus before (two `EvalResult`s on the same problems), with its paired 95% interval."
-    import numpy as np
-    from lsrl.learning import paired_delta
-    right = lambda res: np.array([bool(r["correct"]) for r in res.records], dtype=float)
-    delta, ci = paired_delta(right(after), right(before))
+    from lsrl.learning import correct_array, paired_delta
+    delta, ci = paired_delta(correct_array(after), correct_array(before))
     return dict(delta=delta, ci95=list(ci), n=before.n)
 
 # %% ../nbs/11_cli.ipynb #ec43a5ef
 def demo_comparison(curves: dict, depth: int, task: str = "") -> dict:
     """pass@1 before and after as `lsrl.learning` rows (with 95% intervals, the change paired over the problems) and
     curves against depth, from {"before"|"after": {depth: EvalResult}}."""
-    import numpy as np
-    from lsrl.learning import learning_json, learning_row
-    right = lambda res: np.array([bool(r["correct"]) for r in res.records], dtype=float)
-    base = right(curves["before"][depth])
-    rows = [learning_row(f"{name} r={depth}", depth, right(c[depth]), base) for name, c in curves.items()]
-    lines = {name: [learning_row(f"{name} r={r}", r, right(res), base) for r, res in sorted(c.items())]
+    from lsrl.learning import correct_array, learning_json, learning_row
+    base = correct_array(curves["before"][depth])
+    rows = [learning_row(f"{name} r={depth}", depth, correct_array(c[depth]), base) for name, c in curves.items()]
+    lines = {name: [learning_row(f"{name} r={r}", r, correct_array(res), base) for r, res in sorted(c.items())]
              for name, c in curves.items()}
     return learning_json(task, [0], rows, curves=lines)
 
@@ -407,7 +404,7 @@ def table3_overrides(sets: Sequence[str], modes: Sequence[str]) -> dict:
     return {k: getattr(cfg, k) for k in keys}
 
 def cmd_table3(args) -> int:
-    from lsrl.learning import table3
+    from lsrl.learning import table3, table_markdown
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes:
         raise CommandError(f"--modes takes mode names separated by commas (e.g. outcome,lsrl), got {args.modes!r}")
@@ -420,7 +417,6 @@ def cmd_table3(args) -> int:
     jobs = args.jobs or min(os.cpu_count() or 1, len(modes) * len(seeds))
     t0 = time.time()
     result = table3(out, seeds=seeds, modes=modes, heldout=args.heldout, depths=depths, jobs=jobs, **train)
-    from lsrl.learning import table_markdown
     print(table_markdown(result))
     print(f"{time.time() - t0:.0f} s; results: {out / 'learning.json'}  report: {out / 'report.html'}  "
           f"adapters: {', '.join(f for fs in result['runs'].values() for f in fs)}")

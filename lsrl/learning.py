@@ -13,8 +13,9 @@ from typing import Optional, Sequence
 import numpy as np
 
 # %% auto #0
-__all__ = ['TABLE3_TRAIN', 'TABLE3_EVAL', 'bootstrap_accuracy', 'paired_delta', 'learning_row', 'learning_json', 'verdicts',
-           'train_run', 'score_run', 'compare_training', 'learning_figure', 'table_markdown', 'save_learning', 'table3']
+__all__ = ['TABLE3_TRAIN', 'TABLE3_EVAL', 'bootstrap_accuracy', 'paired_delta', 'learning_row', 'learning_json', 'correct_array',
+           'verdicts', 'train_run', 'score_run', 'compare_training', 'learning_figure', 'table_markdown',
+           'save_learning', 'table3']
 
 # %% ../nbs/08a_learning.ipynb #2d3ba5f1
 def _as_matrix(correct) -> np.ndarray:
@@ -64,6 +65,10 @@ def learning_json(task: str, seeds: Sequence[int], rows: Sequence[dict], **extra
     return dict(task=task, n=ns.pop(), seeds=list(seeds), rows=list(rows), **extra)
 
 # %% ../nbs/08a_learning.ipynb #abde7c68
+def correct_array(result) -> np.ndarray:
+    "An `EvalResult`'s verdicts as a 0/1 float array, in problem order."
+    return np.array([bool(x["correct"]) for x in result.records], dtype=float)
+
 def verdicts(model, tokenizer, problems: Sequence, depths: Sequence[int], adapter=None, **eval_kw) -> dict:
     "{depth: (verdicts as a 0/1 array in problem order, EvalResult)} of `model` (+ `adapter`) at each depth."
     from lsrl.evaluate import evaluate, load_adapter
@@ -72,7 +77,7 @@ def verdicts(model, tokenizer, problems: Sequence, depths: Sequence[int], adapte
         out = {}
         for r in depths:
             res = evaluate(m.eval(), tokenizer, problems, num_steps=r, **eval_kw)
-            out[r] = (np.array([bool(x["correct"]) for x in res.records], dtype=float), res)
+            out[r] = (correct_array(res), res)
         return out
     finally:
         if adapter is not None: m.unload()
@@ -223,7 +228,7 @@ TABLE3_TRAIN = dict(model="tiny", data="tiny-hard", train_size=400, num_steps=8,
                     prompts_per_update=8, micro_batches=1, updates=24, lr=2e-3, temperature=1.0, top_p=1.0,
                     max_new_tokens=64, loss_type="grpo", scale_rewards="group", grader="symbolic", report_to="none",
                     checkpoint_every=8)
-TABLE3_EVAL = dict(heldout=200, depth=8, deep=32, depths=(1, 2, 4, 8, 16, 32), max_new_tokens=64)
+TABLE3_EVAL = dict(heldout=200, depth=8, deep=32, depths=(1, 2, 4, 8, 16, 32))   # scored with the runs' token budget
 
 def table3(out="runs/table3", seeds: Sequence[int] = (0, 1, 2), modes: Sequence[str] = ("outcome", "lsrl"),
            heldout: int = TABLE3_EVAL["heldout"], depths: Sequence[int] = TABLE3_EVAL["depths"], jobs: int = 1,
