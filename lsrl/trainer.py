@@ -31,7 +31,7 @@ _log = logging.getLogger("lsrl.trainer")
 # %% auto #0
 __all__ = ['TRACKER_EXTRAS', 'SECRET_FIELDS', 'SAMPLE_COLUMNS', 'TRACKERS', 'STATE_FORMAT', 'TrainConfig', 'report_backends',
            'report_problems', 'redact_url', 'dist_info', 'barrier', 'all_sum', 'all_gather_cat', 'PhaseTimer',
-           'context_length', 'token_budget', 'Trainer', 'batch_logps', 'group_diagnostics', 'lora_delta',
+           'context_length', 'token_budget', 'Trainer', 'zero_spread', 'batch_logps', 'group_diagnostics', 'lora_delta',
            'peak_memory_mb', 'sample_rows', 'scalars', 'TensorBoardTracker', 'run_name', 'RunTracker', 'TrackioTracker',
            'WandbTracker', 'make_trackers', 'save_state', 'load_state', 'load_legacy_state']
 
@@ -58,6 +58,7 @@ class TrainConfig(Config):
     epsilon: float = 0.2                      # PPO clip: ratio kept >= 1 - epsilon
     epsilon_high: Optional[float] = None      # PPO clip: ratio kept <= 1 + epsilon_high (None: epsilon)
     num_iterations: int = 1                   # mu: optimizer steps per generation batch
+    skip_zero_spread: bool = False            # groups with all-equal rewards skip reference and optimise (1 process)
     beta: Optional[float] = None              # KL coefficient (the start value when adaptive)
     adaptive_kl: Optional[bool] = None        # move beta after each update so the KL approaches kl_target
     kl_target: float = 0.1                    # adaptive KL: the target KL (nats per sequence mean)
@@ -271,6 +272,9 @@ class Trainer:
         if cfg.prompts_per_update % (self.world * cfg.micro_batches):
             raise ValueError(f"prompts_per_update={cfg.prompts_per_update} must be divisible by processes "
                              f"({self.world}) x micro_batches ({cfg.micro_batches})")
+        if cfg.skip_zero_spread and self.world > 1:
+            raise ConfigError("skip_zero_spread=True trains in one process (each process would keep a different number "
+                              "of groups); run without torchrun or set skip_zero_spread=False")
         self.device = resolve_device(cfg.device)
         if self.device == "cuda" and self.world > 1:
             self.device = f"cuda:{int(os.environ.get('LOCAL_RANK', self.rank))}"
@@ -356,6 +360,21 @@ def advantages(self: Trainer, rollouts: Sequence[Rollout]):
     else: adv = group_advantages(R, G, self.cfg.scale_rewards)
     for j, ro in enumerate(rollouts): ro.adv = adv[j * G:(j + 1) * G].to(self.device)
 
+# %% ../nbs/07_trainer.ipynb #e8f945e2
+def zero_spread(rewards: torch.Tensor, group_size: int) -> torch.Tensor:
+    """Per group, True when its finite rewards are all equal (or fewer than two are finite): then every advantage
+    of the group is 0 (`group_advantages` gives NaN rewards A = 0)."""
+    r = rewards.double().view(-1, group_size)
+    ok = ~r.isnan()
+    hi, lo = torch.where(ok, r, -math.inf).amax(1), torch.where(ok, r, math.inf).amin(1)
+    return (ok.sum(1) < 2) | (hi == lo)
+
+@patch
+def learning_rollouts(self: Trainer, rollouts: Sequence[Rollout]) -> list:
+    "The rollouts that go on to reference and optimise: all, or (`skip_zero_spread`) those whose rewards differ."
+    if not self.cfg.skip_zero_spread: return list(rollouts)
+    return [ro for ro in rollouts if not bool(zero_spread(ro.rewards, len(ro.rewards))[0])]
+
 # %% ../nbs/07_trainer.ipynb #40749bf4
 def batch_logps(mode, rollouts: Sequence[Rollout], grad: bool = True, reference: bool = False) -> list:
     "Each rollout's log-probs from one `mode.batch_logps` call (or, for a stand-in with only `logps`, one call each)."
@@ -364,19 +383,24 @@ def batch_logps(mode, rollouts: Sequence[Rollout], grad: bool = True, reference:
     return [mode.logps(ro, **kw) for ro in rollouts]
 
 @patch
-def split_micro_batches(self: Trainer, rollouts: Sequence[Rollout]) -> list:
-    "`rollouts` (an update's, in order) split back into the `cfg.micro_batches` micro-batches they were sampled in."
-    k = self.cfg.micro_batches if len(rollouts) % self.cfg.micro_batches == 0 else 1
-    per = len(rollouts) // k
-    return [list(rollouts[i * per:(i + 1) * per]) for i in range(k)]
+def micro_batch_size(self: Trainer, n: int) -> int:
+    "Rollouts per micro-batch of an update of `n` (`cfg.micro_batches` chunks, or all n in one when they don't divide)."
+    return n // self.cfg.micro_batches if n % self.cfg.micro_batches == 0 else n
 
 @patch
-def reference(self: Trainer, rollouts: Sequence[Rollout]):
+def split_micro_batches(self: Trainer, rollouts: Sequence[Rollout], size: Optional[int] = None) -> list:
+    """`rollouts` (an update's, in order) in chunks of `size` (default: the micro-batches they were sampled in; a
+    subset of an update passes the update's size)."""
+    size = size or max(1, self.micro_batch_size(len(rollouts)))
+    return [list(rollouts[i:i + size]) for i in range(0, len(rollouts), size)]
+
+@patch
+def reference(self: Trainer, rollouts: Sequence[Rollout], size: Optional[int] = None):
     """Reference log-probs (adapters disabled) and, when num_iterations > 1, the old policy's, without gradients: one
-    forward per micro-batch."""
+    forward per micro-batch (of `size` rollouts)."""
     self.model.eval()
     with torch.no_grad():
-        for ros in self.split_micro_batches(rollouts):
+        for ros in self.split_micro_batches(rollouts, size):
             with self.model.disable_adapter(): refs = batch_logps(self.mode, ros, grad=False, reference=True)
             olds = batch_logps(self.mode, ros, grad=False) if self.cfg.num_iterations > 1 else [None] * len(ros)
             for ro, ref, old in zip(ros, refs, olds): ro.ref, ro.old = ref, old
@@ -426,19 +450,27 @@ def step_stats(self: Trainer, logs: Sequence[dict], rollouts: Sequence[Rollout])
 
 # %% ../nbs/07_trainer.ipynb #05a74576
 @patch
-def optimise(self: Trainer, rollouts: Sequence[Rollout]) -> list:
+def optimise(self: Trainer, rollouts: Sequence[Rollout], every: Optional[Sequence[Rollout]] = None) -> list:
     """`num_iterations` optimizer steps, each over every rollout's loss (one forward and backward per micro-batch);
-    returns each step's statistics."""
-    cfg = self.cfg
-    mine = torch.tensor(float(sum(ro.mask.sum() for ro in rollouts)), dtype=torch.float64, device=self.device)
+    returns each step's statistics. `every`: the whole update when `rollouts` is the part that learns: the losses are
+    normalised over all of it, so leaving out zero-advantage groups changes nothing but their KL term; with no part
+    left the steps take zero gradients (AdamW's momentum and decay still act, and the schedule advances, as they
+    would on the whole update's exactly-zero gradients)."""
+    cfg, every = self.cfg, rollouts if every is None else every
+    mine = torch.tensor(float(sum(ro.mask.sum() for ro in every)), dtype=torch.float64, device=self.device)
     n_tokens = all_sum(mine, self.world).item() / self.world   # dapo: the update's tokens (all processes) / P
-    scale = 1.0 if cfg.loss_type == "dapo" else 1.0 / len(rollouts)   # dapo already divides by the update's tokens
-    steps = []
+    scale = 1.0 if cfg.loss_type == "dapo" else 1.0 / len(every)   # dapo already divides by the update's tokens
+    size, steps = self.micro_batch_size(len(every)), []
     for _ in range(cfg.num_iterations):
         self.model.train()
         self.opt.zero_grad(set_to_none=True)
-        logs = [log for ros in self.split_micro_batches(rollouts) for log in self.accumulate(ros, n_tokens, scale)]
-        stats = self.step_stats(logs, rollouts)
+        logs = [log for ros in self.split_micro_batches(rollouts, size)
+                for log in self.accumulate(ros, n_tokens, scale)]
+        if rollouts: stats = self.step_stats(logs, rollouts)
+        else:
+            for p in self.params: p.grad = torch.zeros_like(p)
+            stats = dict(loss=0.0, kl=math.nan, kl_seq_mean=math.nan, kl_token_mean=math.nan, clip_low=0.0,
+                         clip_high=0.0)
         finite = math.isfinite(stats["loss"])                 # every process's losses: the same verdict everywhere
         grad_norm = self.clip_gradients() if finite else float("nan")
         stepped = finite and math.isfinite(grad_norm)
@@ -457,11 +489,9 @@ def group_diagnostics(rewards: torch.Tensor, adv: torch.Tensor, group_size: int)
     r = rewards.double().view(-1, group_size)
     ok = ~r.isnan()
     n = ok.sum(1)
-    hi = torch.where(ok, r, -math.inf).amax(1)
-    lo = torch.where(ok, r, math.inf).amin(1)
     mean = torch.where(ok, r, 0.0).sum(1) / n.clamp_min(1)
     var = torch.where(ok, r - mean[:, None], 0.0).pow(2).sum(1) / (n - 1).clamp_min(1)
-    return dict(zero_spread_groups=((n < 2) | (hi == lo)).double().mean().item(),
+    return dict(zero_spread_groups=zero_spread(rewards, group_size).double().mean().item(),
                 reward_group_std=var.sqrt().mean().item(), adv_abs_mean=adv.double().abs().mean().item())
 
 def lora_delta(model) -> float:
@@ -528,8 +558,9 @@ def train_step(self: Trainer, update: int) -> tuple:
     with timer("collect", memory=True): batches = self.collect(update, timer)
     rollouts = [ro for ros in batches for ro in ros]
     with timer("advantages", memory=True): self.advantages(rollouts)
-    with timer("reference", memory=True): self.reference(rollouts)
-    with timer("optimise", memory=True): steps = self.optimise(rollouts)
+    learning, size = self.learning_rollouts(rollouts), self.micro_batch_size(len(rollouts))
+    with timer("reference", memory=True): self.reference(learning, size)
+    with timer("optimise", memory=True): steps = self.optimise(learning, every=rollouts)
     with timer("log", memory=True):
         kl, beta = steps[0]["kl"], self.kl.beta    # the KL (sequence mean) at the rollout's policy drives beta
         self.kl.update(kl)
