@@ -18,7 +18,7 @@ def train_seconds(folder) -> float:
 
 
 def main(out: str = "runs/table3", reuse: bool = False) -> Path:
-    result = json.loads((Path(out) / "learning.json").read_text()) if reuse else table3(out, jobs=2)
+    result = json.loads((Path(out) / "learning.json").read_text()) if reuse else table3(out, jobs=3)
     print(table_markdown(result))
     keep = ("task", "n", "seeds", "rows", "depth", "deep", "gflops_per_token", "curves", "train", "settings")
     runs = {m: {Path(f).name: train_seconds(f) for f in fs} for m, fs in result["runs"].items()}

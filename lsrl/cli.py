@@ -393,12 +393,16 @@ def _int_list(text: str, what: str) -> list:
         raise CommandError(f"{what} takes integers >= 0 separated by commas (e.g. 0,1,2), got {text!r}")
     return out
 
-def table3_overrides(sets: Sequence[str], modes: Sequence[str]) -> dict:
-    "The TrainConfig fields --set changes, typed and checked with every mode on top of `TABLE3_TRAIN`."
-    from lsrl.learning import TABLE3_TRAIN
+def table3_overrides(sets: Sequence[str], modes: Sequence[str], recipe: Optional[str] = None) -> dict:
+    "The TrainConfig fields --set changes, typed and checked with every mode on top of the table's shared settings."
+    from lsrl.learning import table3_settings
+    from lsrl.modes import MODE_DEFAULTS
     from lsrl.trainer import TrainConfig
-    d = dict(TABLE3_TRAIN)
+    if recipe is not None and recipe not in MODE_DEFAULTS:
+        raise CommandError(f"--recipe {recipe}: use a mode's name ({', '.join(MODE_DEFAULTS)})")
+    d = table3_settings(modes, recipe)
     keys = apply_sets(d, sets)
+    if "model" in keys: d = table3_settings(modes, recipe, **{k: d[k] for k in keys})  # LoRA targets follow the model
     for mode in modes: cfg = TrainConfig.from_dict(d | dict(mode=mode))
     check_train_inputs(cfg)
     return {k: getattr(cfg, k) for k in keys}
@@ -410,13 +414,14 @@ def cmd_table3(args) -> int:
         raise CommandError(f"--modes takes mode names separated by commas (e.g. outcome,lsrl), got {args.modes!r}")
     seeds = _int_list(args.seeds, "--seeds")
     depths = [int(r) for r in args.depths.split(",")]
-    train = table3_overrides(args.set, modes)
+    train = table3_overrides(args.set, modes, args.recipe)
     if args.updates is not None: train["updates"] = args.updates
     out = Path(args.out)
     if out.exists() and not out.is_dir(): raise CommandError(f"--out {out} is a file, not a folder")
     jobs = args.jobs or min(os.cpu_count() or 1, len(modes) * len(seeds))
     t0 = time.time()
-    result = table3(out, seeds=seeds, modes=modes, heldout=args.heldout, depths=depths, jobs=jobs, **train)
+    result = table3(out, seeds=seeds, modes=modes, heldout=args.heldout, depths=depths, jobs=jobs, recipe=args.recipe,
+                    **train)
     print(table_markdown(result))
     print(f"{time.time() - t0:.0f} s; results: {out / 'learning.json'}  report: {out / 'report.html'}  "
           f"adapters: {', '.join(f for fs in result['runs'].values() for f in fs)}")
@@ -562,6 +567,8 @@ def _table3_parser(sub):
                    help="depths of the accuracy curves (8 and 32 are always scored)")
     t.add_argument("--jobs", type=_at_least(0), default=0,
                    help="runs trained (and scored) at once, each in its own process (0: one per CPU core)")
+    t.add_argument("--recipe", default=None, metavar="MODE",
+                   help="the mode whose recipe every run shares (default: the first of --modes)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="change a training setting (repeatable)")
     t.set_defaults(func=cmd_table3)
     return t

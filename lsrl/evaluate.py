@@ -20,8 +20,8 @@ from .trainer import token_budget
 
 # %% auto #0
 __all__ = ['ACCURACY_AXIS', 'LEGEND', 'matmul_params', 'flops_per_token', 'EvalResult', 'score', 'greedy_completions', 'evaluate',
-           'depth_sweep', 'resolve_adapter', 'Variant', 'paper_variants', 'load_adapter', 'compare_variants',
-           'table_markdown', 'sweep_figure', 'accuracy_bars', 'save_report']
+           'depth_sweep', 'resolve_adapter', 'Variant', 'paper_variants', 'load_gate', 'load_adapter',
+           'compare_variants', 'table_markdown', 'sweep_figure', 'accuracy_bars', 'save_report']
 
 # %% ../nbs/08_eval.ipynb #1b8dcf06
 def matmul_params(config: HuginnConfig) -> dict:
@@ -214,7 +214,7 @@ def paper_variants(outcome_run: Optional[str] = None, lsrl_run: Optional[str] = 
     return rows + [Variant("SFT-r32", None, 32)]
 
 # %% ../nbs/08_eval.ipynb #a3cea1d4
-def _load_gate(path: Path, model):
+def load_gate(path: Path, model):
     "The HRPO gate saved at `path` (None if there is none), on the model's device and embedding dtype; Lambda in fp32."
     if not path.exists(): return None
     from safetensors.torch import load_file
@@ -244,7 +244,7 @@ def compare_variants(model, tokenizer, variants: Sequence[Variant], datasets: di
         if v.adapter:
             folder = resolve_adapter(v.adapter)
             m = load_adapter(model, folder)
-            gate = _load_gate(folder.parent / "gate.safetensors", m)
+            gate = load_gate(folder.parent / "gate.safetensors", m)
         row = dict(model=v.name, depth=v.depth, adapter=str(v.adapter) if v.adapter else None, results={})
         for dname, probs in datasets.items():
             res = evaluate(m, tokenizer, probs, num_steps=v.depth, name=v.name, gate=gate,

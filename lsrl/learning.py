@@ -13,9 +13,9 @@ from typing import Optional, Sequence
 import numpy as np
 
 # %% auto #0
-__all__ = ['TABLE3_TRAIN', 'TABLE3_EVAL', 'bootstrap_accuracy', 'paired_delta', 'learning_row', 'learning_json', 'correct_array',
-           'verdicts', 'train_run', 'score_run', 'compare_training', 'learning_figure', 'table_markdown',
-           'save_learning', 'table3']
+__all__ = ['RESUMABLE', 'TABLE3_TRAIN', 'TABLE3_EVAL', 'bootstrap_accuracy', 'paired_delta', 'learning_row', 'learning_json',
+           'correct_array', 'verdicts', 'train_run', 'score_run', 'compare_training', 'learning_figure',
+           'table_markdown', 'save_learning', 'table3_settings', 'table3']
 
 # %% ../nbs/08a_learning.ipynb #2d3ba5f1
 def _as_matrix(correct) -> np.ndarray:
@@ -71,12 +71,13 @@ def correct_array(result) -> np.ndarray:
 
 def verdicts(model, tokenizer, problems: Sequence, depths: Sequence[int], adapter=None, **eval_kw) -> dict:
     "{depth: (verdicts as a 0/1 array in problem order, EvalResult)} of `model` (+ `adapter`) at each depth."
-    from lsrl.evaluate import evaluate, load_adapter
+    from lsrl.evaluate import evaluate, load_adapter, load_gate, resolve_adapter
     m = model if adapter is None else load_adapter(model, adapter)
+    gate = None if adapter is None else load_gate(resolve_adapter(adapter).parent / "gate.safetensors", m)  # HRPO
     try:
         out = {}
         for r in depths:
-            res = evaluate(m.eval(), tokenizer, problems, num_steps=r, **eval_kw)
+            res = evaluate(m.eval(), tokenizer, problems, num_steps=r, gate=gate, **eval_kw)
             out[r] = (correct_array(res), res)
         return out
     finally:
@@ -88,13 +89,28 @@ def _threads(jobs: int) -> int:
     import os
     return max(1, (os.cpu_count() or 1) // max(1, jobs))
 
+RESUMABLE = ("updates", "checkpoint_every", "keep_last", "report_to", "project", "run_name", "device")
+
 def train_run(train: dict, folder, problems: Optional[Sequence] = None, threads: Optional[int] = None) -> str:
-    "Train the run in `folder` to `train['updates']` (resuming its latest checkpoint; nothing to do when done)."
+    """Train the run in `folder` to `train['updates']` (resuming its latest checkpoint; nothing to do when done). A
+    folder whose checkpoints were trained with other settings (any but `RESUMABLE`) is refused and left as it was."""
     import torch
     from lsrl.trainer import Trainer, TrainConfig
     if threads: torch.set_num_threads(threads)
-    cfg = TrainConfig(**train)
-    tr = Trainer(cfg, folder, problems=problems)
+    cfg, folder = TrainConfig(**train), Path(folder)
+    saved = folder / "config.toml"
+    old = saved.read_text() if saved.exists() and any(folder.glob("ckpt-*")) else None
+    tr = Trainer(cfg, folder, problems=problems)       # writes config.toml
+    if old is not None:
+        now = tr.cfg.public().to_dict()
+        saved.write_text(old)                          # the run's own settings stay until the new ones are checked
+        was = TrainConfig.load(saved).public().to_dict()
+        changed = [k for k in now if k not in RESUMABLE and was.get(k) != now[k]]
+        if changed:
+            raise ValueError(f"{folder} holds a run trained with other settings (" +
+                             ", ".join(f"{k}: {was.get(k)!r} -> {now[k]!r}" for k in changed) +
+                             "): use another output folder, or delete this one")
+        tr.cfg.public().save(saved)
     tr.load_checkpoint("latest")
     if tr.update < cfg.updates: tr.train(resume=None)
     return str(folder)
@@ -142,11 +158,15 @@ def compare_training(out, modes: Sequence[str] = ("outcome", "lsrl"), seeds: Seq
                      jobs: int = 1, progress=print) -> dict:
     """Train `modes` x `seeds` runs under `out` (TrainConfig fields in `train`; `train_problems` instead of the
     config's `data` when given), evaluate them and the start model on `eval_problems`, and return the comparison
-    (`learning_json` layout, plus `curves` and `runs`). `jobs` > 1 trains and scores in that many processes."""
+    (`learning_json` layout, plus `curves` and `runs`). `jobs` > 1 trains and scores in that many processes. A model
+    without recurrence (a causal LM) is scored once, and its rows carry no depth in their names."""
+    from lsrl.models import is_huginn_name
     from lsrl.trainer import TrainConfig
     out, train = Path(out), dict(train or {})
-    depths = sorted({*depths, depth, deep})
     cfg = TrainConfig(**(train | dict(mode=modes[0] if modes else "outcome")))   # the shared settings, as recorded
+    recurrent = is_huginn_name(str(cfg.model))
+    depths = sorted({*depths, depth, deep}) if recurrent else [depth]
+    at = (lambda r: f" r={r}") if recurrent else (lambda r: "")
     runs = {mode: [str(out / f"{mode}-seed{s}") for s in seeds] for mode in modes}
     threads = _threads(jobs) if jobs > 1 else None
     if progress: progress(f"training {sum(map(len, runs.values()))} runs ({', '.join(modes)}; seeds {list(seeds)}) "
@@ -168,13 +188,14 @@ def compare_training(out, modes: Sequence[str] = ("outcome", "lsrl"), seeds: Seq
     per_run = dict(zip(models[1:], (g["verdicts"] for g in got[1:])))
     scored = {mode: {r: np.stack([per_run[f][r] for f in folders]) for r in depths} for mode, folders in runs.items()}
     base = start[depth]
-    rows = [learning_row(f"start r={depth}", depth, base, base)]
-    rows += [learning_row(f"{mode} r={depth}", depth, scored[mode][depth], base) for mode in scored]
-    rows.append(learning_row(f"start r={deep}", deep, start[deep], base))
-    curves = {"start": [learning_row(f"start r={r}", r, start[r], base) for r in depths]}
+    rows = [learning_row(f"start{at(depth)}", depth, base, base)]
+    rows += [learning_row(f"{mode}{at(depth)}", depth, scored[mode][depth], base) for mode in scored]
+    if recurrent: rows.append(learning_row(f"start{at(deep)}", deep, start[deep], base))
+    curves = {"start": [learning_row(f"start{at(r)}", r, start[r], base) for r in depths]}
     for mode in scored:
-        curves[mode] = [learning_row(f"{mode} r={r}", r, scored[mode][r], base) for r in depths]
-    return learning_json(task or cfg.data, list(seeds), rows, depth=depth, deep=deep, gflops_per_token=gflops,
+        curves[mode] = [learning_row(f"{mode}{at(r)}", r, scored[mode][r], base) for r in depths]
+    return learning_json(task or cfg.data, list(seeds), rows, depth=depth, deep=deep if recurrent else None,
+                         gflops_per_token=gflops,
                          curves=curves, runs=runs, train=cfg.public().to_dict(), settings=settings)
 
 # %% ../nbs/08a_learning.ipynb #15e64139
@@ -225,18 +246,32 @@ def save_learning(result: dict, out) -> Path:
 
 # %% ../nbs/08a_learning.ipynb #c4472aca
 TABLE3_TRAIN = dict(model="tiny", data="tiny-hard", train_size=400, num_steps=8, backprop_depth=2, group_size=8,
-                    prompts_per_update=8, micro_batches=1, updates=24, lr=2e-3, temperature=1.0, top_p=1.0,
-                    max_new_tokens=64, loss_type="grpo", scale_rewards="group", grader="symbolic", report_to="none",
-                    checkpoint_every=8)
+                    prompts_per_update=8, micro_batches=1, updates=32, lr=2e-3, temperature=1.0, top_p=1.0,
+                    max_new_tokens=64, loss_type="grpo", scale_rewards="group", skip_zero_spread=True,
+                    grader="symbolic", report_to="none", checkpoint_every=8)
 TABLE3_EVAL = dict(heldout=200, depth=8, deep=32, depths=(1, 2, 4, 8, 16, 32))   # scored with the runs' token budget
+
+def table3_settings(modes: Sequence[str], recipe: Optional[str] = None, **train) -> dict:
+    """The training settings every run of a table shares: the recipe of mode `recipe` (default: the first mode), then
+    `TABLE3_TRAIN`, then `train`. So two modes with different recipes (outcome and hrpo) differ only in what makes
+    them modes."""
+    from lsrl.models import is_huginn_name
+    from lsrl.modes import MODE_DEFAULTS
+    name = recipe or next((m for m in modes if m in MODE_DEFAULTS), "outcome")   # an unknown mode fails later, by name
+    if name not in MODE_DEFAULTS: raise ValueError(f"recipe={name!r}: use a mode's name ({', '.join(MODE_DEFAULTS)})")
+    settings = MODE_DEFAULTS[name] | TABLE3_TRAIN | train
+    if settings.get("lora_targets") == "core" and not is_huginn_name(str(settings["model"])):
+        settings["lora_targets"] = "all"      # as TrainConfig does: a model without a recurrent core
+    return settings
 
 def table3(out="runs/table3", seeds: Sequence[int] = (0, 1, 2), modes: Sequence[str] = ("outcome", "lsrl"),
            heldout: int = TABLE3_EVAL["heldout"], depths: Sequence[int] = TABLE3_EVAL["depths"], jobs: int = 1,
-           progress=print, **train) -> dict:
-    """Train and score the miniature Table 3 under `out` (`TABLE3_TRAIN`, with any TrainConfig field overridden by
-    `train`) and write learning.json, table.md and report.html there; returns the comparison."""
+           progress=print, recipe: Optional[str] = None, **train) -> dict:
+    """Train and score the miniature Table 3 under `out` (`table3_settings`: `TABLE3_TRAIN` on the recipe of
+    `recipe`, any TrainConfig field overridden by `train`) and write learning.json, table.md and report.html there;
+    returns the comparison."""
     from lsrl.models import TASKS
-    settings = TABLE3_TRAIN | train
+    settings = table3_settings(modes, recipe, **train)
     task = settings["data"]
     if task not in TASKS:
         raise ValueError(f"table3 needs a task with a held-out split, got data={task!r}: use one of {', '.join(TASKS)}")

@@ -39,6 +39,7 @@ CASES = [
     (["table3", "--seeds", "0,a"], "--seeds takes integers >= 0"),
     (["table3", "--set", "data=synthetic"], "table3 needs a task with a held-out split"),
     (["table3", "--depths", "0,8"], "expected depths >= 1"),
+    (["table3", "--recipe", "sft"], "--recipe sft: use a mode's name"),
 ]
 
 

@@ -84,14 +84,14 @@ def tiny_qwen(dtype=torch.bfloat16):
 def test_eval_load_gate_keeps_the_saved_lambda(tmp_path, saved_dtype):
     from peft import LoraConfig, get_peft_model
     from safetensors.torch import save_file
-    from lsrl.evaluate import _load_gate
+    from lsrl.evaluate import load_gate
     trained = HybridGate(32, generator=torch.Generator().manual_seed(1))
     with torch.no_grad(): trained.Lambda.add_(torch.randn(32, generator=torch.Generator().manual_seed(2)) * 1e-3)
     sd = {k: v.contiguous() for k, v in trained.state_dict().items()}
     sd["Lambda"] = sd["Lambda"].to(saved_dtype)
     save_file(sd, str(tmp_path / "gate.safetensors"))
     model = get_peft_model(tiny_qwen(), LoraConfig(r=2, target_modules=["q_proj"]))
-    gate = _load_gate(tmp_path / "gate.safetensors", model)
+    gate = load_gate(tmp_path / "gate.safetensors", model)
     assert gate.Lambda.dtype == torch.float32
     assert torch.equal(gate.Lambda.detach(), sd["Lambda"].float())              # bit-equal to what was saved
     assert gate.gate_r.weight.dtype == torch.bfloat16                            # the rest follows the model
