@@ -14,7 +14,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['RESUMABLE', 'TABLE3_TRAIN', 'TABLE3_EVAL', 'bootstrap_accuracy', 'paired_delta', 'learning_row', 'learning_json',
-           'correct_array', 'verdicts', 'train_run', 'score_run', 'compare_training', 'learning_figure',
+           'correct_array', 'verdicts', 'train_run', 'score_run', 'compare_training', 'mode_delta', 'learning_figure',
            'table_markdown', 'save_learning', 'table3_settings', 'table3']
 
 # %% ../nbs/08a_learning.ipynb #2d3ba5f1
@@ -41,12 +41,14 @@ def bootstrap_accuracy(correct, n_boot: int = 4000, seed: int = 0) -> tuple:
 # %% ../nbs/08a_learning.ipynb #5167fe8c
 def paired_delta(correct, start, n_boot: int = 4000, seed: int = 0) -> tuple:
     """(mean of accuracy - start accuracy, (lo, hi)): a paired bootstrap, each replicate drawing the same problems for
-    both and the seeds of `correct` with replacement. `start` is one verdict per problem (or one row per seed)."""
+    both and, independently, each side's seeds with replacement. `start` is one verdict per problem, or one row per
+    seed when it is another trained model."""
     c, b = _as_matrix(correct), _as_matrix(start)
     if c.shape[1] != b.shape[1]: raise ValueError(f"{c.shape[1]} verdicts against {b.shape[1]}: use the same problems")
     si, pi = _draws(*c.shape, n_boot, seed)
+    bi = np.random.default_rng(seed + 1).integers(0, b.shape[0], (n_boot, b.shape[0]))   # all 0 for one start row
     a_reps = np.take_along_axis(c[:, pi].mean(-1).T, si, 1).mean(1)
-    b_reps = b[:, pi].mean(-1).mean(0)
+    b_reps = np.take_along_axis(b[:, pi].mean(-1).T, bi, 1).mean(1)
     return float(c.mean() - b.mean()), tuple(float(x) for x in np.percentile(a_reps - b_reps, [2.5, 97.5]))
 
 # %% ../nbs/08a_learning.ipynb #2761d9d8
@@ -158,7 +160,8 @@ def compare_training(out, modes: Sequence[str] = ("outcome", "lsrl"), seeds: Seq
                      jobs: int = 1, progress=print) -> dict:
     """Train `modes` x `seeds` runs under `out` (TrainConfig fields in `train`; `train_problems` instead of the
     config's `data` when given), evaluate them and the start model on `eval_problems`, and return the comparison
-    (`learning_json` layout, plus `curves` and `runs`). `jobs` > 1 trains and scores in that many processes. A model
+    (`learning_json` layout, plus `curves`, `runs`, every model's per-problem `verdicts` and the modes' head-to-head
+    differences at `depth` in `pairs`). `jobs` > 1 trains and scores in that many processes. A model
     without recurrence (a causal LM) is scored once, and its rows carry no depth in their names."""
     from lsrl.models import is_huginn_name
     from lsrl.trainer import TrainConfig
@@ -194,9 +197,25 @@ def compare_training(out, modes: Sequence[str] = ("outcome", "lsrl"), seeds: Seq
     curves = {"start": [learning_row(f"start{at(r)}", r, start[r], base) for r in depths]}
     for mode in scored:
         curves[mode] = [learning_row(f"{mode}{at(r)}", r, scored[mode][r], base) for r in depths]
-    return learning_json(task or cfg.data, list(seeds), rows, depth=depth, deep=deep if recurrent else None,
-                         gflops_per_token=gflops,
-                         curves=curves, runs=runs, train=cfg.public().to_dict(), settings=settings)
+    kept = {"start": {str(r): start[r].astype(int).tolist() for r in depths}}
+    kept |= {mode: {str(r): scored[mode][r].astype(int).tolist() for r in depths} for mode in scored}
+    result = learning_json(task or cfg.data, list(seeds), rows, depth=depth, deep=deep if recurrent else None,
+                           gflops_per_token=gflops, curves=curves, runs=runs, train=cfg.public().to_dict(),
+                           settings=settings, verdicts=kept)
+    result["pairs"] = [mode_delta(result, b, a) for i, a in enumerate(modes) for b in modes[i + 1:]]
+    return result
+
+# %% ../nbs/08a_learning.ipynb #0b9f345b
+def mode_delta(result: dict, mode: str, against: str = "start", depth: Optional[int] = None) -> dict:
+    """pass@1 of `mode` minus that of `against` (another mode, or "start") at `depth` (the table's by default), paired
+    over the problems with each side's seeds redrawn: {name, depth, delta, ci95}."""
+    v, r = result["verdicts"], str(depth or result["depth"])
+    for m in (mode, against):
+        if m not in v: raise ValueError(f"{m!r} was not scored in this comparison: use one of {', '.join(v)}")
+    if r not in v[mode]: raise ValueError(f"depth {r} was not scored: use one of {', '.join(v[mode])}")
+    delta, ci = paired_delta(v[mode][r], v[against][r])
+    return dict(name=f"{mode} - {against}", depth=int(r), delta=delta, ci95=list(ci))
+
 
 # %% ../nbs/08a_learning.ipynb #15e64139
 def learning_figure(result: dict):
@@ -228,6 +247,9 @@ def table_markdown(result: dict) -> str:
         lines.append(f"| {r['name']} | {r['depth']} | {100 * r['accuracy']:.1f}% | "
                      f"[{100 * r['ci95'][0]:.1f}, {100 * r['ci95'][1]:.1f}] | {100 * r['delta']:+.1f} | "
                      f"[{100 * r['delta_ci95'][0]:+.1f}, {100 * r['delta_ci95'][1]:+.1f}] | {seeds} |")
+    for p in result.get("pairs", []):      # mode against mode: only the difference and its interval
+        lines.append(f"| {p['name'].replace(' - ', ' − ')} | {p['depth']} | | | {100 * p['delta']:+.1f} | "
+                     f"[{100 * p['ci95'][0]:+.1f}, {100 * p['ci95'][1]:+.1f}] | |")
     return "\n".join(lines)
 
 def save_learning(result: dict, out) -> Path:
