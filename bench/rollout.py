@@ -3,11 +3,11 @@ new tokens on the shipped tiny Huginn, per mode. Both paths sample the same toke
 ratio is the price of rolling out problem by problem.
 
 Run: OMP_NUM_THREADS=2 python bench/rollout.py  -> bench/results/rollout.json ("speedup": outcome mode's ratio)"""
-import sys, tempfile
+import sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import torch
-from common import setup, table, timeit, write
+from common import setup, table, write
 from lsrl.models import tiny_problems
 from lsrl.trainer import Trainer, TrainConfig
 
@@ -15,24 +15,33 @@ SETTINGS = dict(model="tiny", num_steps=8, group_size=8, prompts_per_update=8, m
                 grader="symbolic", report_to="none", seed=0)
 
 
-def measure(mode: str, repeat: int = 2) -> dict:
+def measure(mode: str) -> dict:
+    """Seconds of one batched call and of the same problems one at a time (after a warm-up call), and whether the
+    two give the same tokens."""
     cfg = TrainConfig(**SETTINGS, mode=mode)
     with tempfile.TemporaryDirectory() as d:
         tr = Trainer(cfg, d)
         problems = tiny_problems(8, "train", seed=3)
         with torch.no_grad():
-            batched = timeit(lambda: tr.mode.rollouts(problems, 0), repeat=repeat)
-            single = timeit(lambda: [tr.mode.rollout(p, 0) for p in problems], repeat=repeat)
-            same = all(torch.equal(a.completions, b.completions)
-                       for a, b in zip(tr.mode.rollouts(problems, 0), [tr.mode.rollout(p, 0) for p in problems]))
-    return dict(mode=mode, batched_s=round(batched, 3), per_problem_s=round(single, 3),
-                speedup=round(single / batched, 2), same_tokens=same)
+            tr.mode.rollouts(problems[:1], 0)                      # warm-up: first-call allocations
+            t = time.perf_counter()
+            batched = tr.mode.rollouts(problems, 0)
+            batched_s = time.perf_counter() - t
+            t = time.perf_counter()
+            single = [tr.mode.rollout(p, 0) for p in problems]
+            single_s = time.perf_counter() - t
+    same = all(torch.equal(a.completions, b.completions) for a, b in zip(batched, single))
+    tokens = int(sum(ro.mask.sum() for ro in batched))
+    return dict(mode=mode, batched_s=round(batched_s, 3), per_problem_s=round(single_s, 3),
+                speedup=round(single_s / batched_s, 2), same_tokens=same, new_tokens=tokens,
+                tokens_per_s_batched=round(tokens / batched_s, 1))
 
 
 if __name__ == "__main__":
     setup(2)
     rows = [measure(m) for m in ("outcome", "lsrl", "hrpo")]
-    print(table(rows, ["mode", "batched_s", "per_problem_s", "speedup", "same_tokens"]))
-    out = write("rollout", dict(config="tiny Huginn, 8 prompts x G 8, r = 8, 48 new tokens, 2 threads, best of 2",
+    print(table(rows, ["mode", "batched_s", "per_problem_s", "speedup", "same_tokens", "tokens_per_s_batched"]))
+    config = "tiny Huginn, 8 prompts x G 8, r = 8, 48 new tokens, 2 threads, one timed call each after a warm-up"
+    out = write("rollout", dict(config=config,
                                 speedup=rows[0]["speedup"], modes=rows))
     print(out)
