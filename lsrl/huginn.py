@@ -551,11 +551,12 @@ def forward(self: HuginnForCausalLM, input_ids: Optional[Tensor] = None, num_ste
             use_cache: bool = False, generator: Optional[torch.Generator] = None, init_scale: float = 1.0,
             return_all_states: bool = False, output_hidden_states: bool = False,
             inputs_embeds: Optional[Tensor] = None, return_dict: Optional[bool] = None,
-            output_attentions: Optional[bool] = None, **kwargs) -> HuginnOutput:
+            output_attentions: Optional[bool] = None, logits_to_keep: int = 0, **kwargs) -> HuginnOutput:
     """Run prelude, `num_steps` core steps and coda. Labels are aligned with the logits (no shift inside).
 
     `num_steps`: int r (no gradient through the core), `(no_grad, with_grad)`, or None (eval: mean_recurrence;
-    train: sampled). `input_states` (B, S, E) replaces the fresh s_0. `position_ids` are absolute positions."""
+    train: sampled). `input_states` (B, S, E) replaces the fresh s_0. `position_ids` are absolute positions.
+    `logits_to_keep` k > 0 computes the logits of the last k positions only (as Hugging Face models do)."""
     # `return_dict`/`output_attentions` come from wrappers such as PEFT; outputs are always a `HuginnOutput`
     if kwargs: raise TypeError(f"unexpected arguments: {sorted(kwargs)}")
     if output_attentions: raise NotImplementedError("attention maps are not returned; SDPA never materialises them")
@@ -584,7 +585,7 @@ def forward(self: HuginnForCausalLM, input_ids: Optional[Tensor] = None, num_ste
         if states is not None: states.append(s)
     h = self.run_coda(s, ctx)
     hidden = self.transformer.ln_f(h)
-    logits = self.lm_head(hidden).float()
+    logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden).float()
     loss = None
     if labels is not None:
         loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), labels.reshape(-1).to(logits.device),

@@ -309,9 +309,9 @@ def batch_logps(self: OutcomeMode, rollouts: Sequence[Rollout], grad: bool = Tru
             tables = stack_tables([ro.tables for ro in rollouts])
             states = tables.gather(1, pos[..., None].expand(-1, -1, tables.shape[-1]))
             out = tr.model(input_ids=seq, num_steps=self.depth(grad), input_states=states,
-                           attention_mask=None if bool(mask.all()) else mask)
-        else: out = tr.model(input_ids=seq, attention_mask=mask.long(), position_ids=pos)
-        lg = out.logits[:, P - 1:].float() / self.cfg.temperature
+                           attention_mask=None if bool(mask.all()) else mask, logits_to_keep=comp.shape[1])
+        else: out = tr.model(input_ids=seq, attention_mask=mask.long(), position_ids=pos, logits_to_keep=comp.shape[1])
+        lg = out.logits.float() / self.cfg.temperature         # the completion's positions only: P - 1 onwards
         lp = lg.gather(-1, comp[..., None]).squeeze(-1) - torch.logsumexp(lg, -1)
     return list(fit(lp, N).split([len(ro.completions) for ro in rollouts]))
 
