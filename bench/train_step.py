@@ -1,5 +1,9 @@
-"""Time split of one GRPO update on a small CPU config, per mode, and the true trainable fraction of the LoRA recipes
-on the real Huginn-0125 config (built on the meta device).
+"""Time split of one GRPO update, per mode: at the issue's size on the shipped tiny Huginn (8 prompts x G 8, r = 8,
+48 new tokens, one micro-batch; with and without `skip_zero_spread`), and on a 26M-parameter random Huginn (2 prompts
+in 2 micro-batches, 32 new tokens); plus the true trainable fraction of the LoRA recipes on the real Huginn-0125
+config (built on the meta device). Memory per phase (`peak_mb_*`, CUDA's max allocated with resets) is measured on
+a GPU only (bench/gpu.py); on CPU the process's resident set says nothing per run, so it is not reported here, and
+the memory of an update is modelled and checked against saved-tensor bytes in lsrl.memory (nbs/07a_memory).
 
 Ratios in one run: an LSRL update against an outcome-only update (the price of per-depth snapshots and process
 grading), truncated backprop (b = 2) against full BPTT (b = r), and HRPO against outcome.
@@ -28,17 +32,20 @@ def small_model(seed=0):
     return HuginnForCausalLM(cfg), tok
 
 
-def one_update(**kw):
+def one_update(tiny: bool = False, **kw):
+    "The second update's seconds and peak memory per phase (warm caches, the grader's verifier started)."
     base = dict(num_steps=8, group_size=8, prompts_per_update=2, micro_batches=2, updates=2, max_new_tokens=32,
-                train_size=16, grader="symbolic", lr=1e-4, seed=0)
+                train_size=16, grader="symbolic", lr=1e-4, seed=0, report_to="none")
+    if tiny: base |= dict(model="tiny", data="tiny", prompts_per_update=8, micro_batches=1, max_new_tokens=48, lr=2e-3)
     base.update(kw)
     with tempfile.TemporaryDirectory() as d:
-        tr = Trainer(TrainConfig(**base), d, *small_model())
+        tr = Trainer(TrainConfig(**base), d, *(() if tiny else small_model()))
         hist = tr.train()
-    m = hist[-1]   # the second update: warm caches, the grader's verifier started
+    m = hist[-1]
+    peaks = {k: round(v, 1) for k, v in m.items() if k.startswith("peak_mb_")}
     return {k: round(m[k], 3) for k in SPLIT} | dict(completion_len=m["completion_len"],
-                                                      peak_memory_mb=round(m["peak_memory_mb"]),
-                                                      trainable_params=m["trainable_params"])
+                                                      zero_spread_groups=m["zero_spread_groups"],
+                                                      trainable_params=m["trainable_params"]) | peaks
 
 
 def real_fractions():
@@ -57,6 +64,10 @@ def real_fractions():
 if __name__ == "__main__":
     setup(2)
     t0 = time.time()
+    tiny = dict(outcome=one_update(True, mode="outcome"),
+                outcome_skip=one_update(True, mode="outcome", skip_zero_spread=True),
+                lsrl=one_update(True, mode="lsrl"), lsrl_skip=one_update(True, mode="lsrl", skip_zero_spread=True),
+                hrpo=one_update(True, mode="hrpo", lr=None))
     runs = dict(outcome=one_update(mode="outcome"), lsrl=one_update(mode="lsrl"),
                 lsrl_b2=one_update(mode="lsrl", backprop_depth=2),
                 hrpo=one_update(mode="hrpo", max_new_tokens=32, prompts_per_update=2, micro_batches=2, lr=None))
@@ -64,7 +75,10 @@ if __name__ == "__main__":
                   lsrl_over_outcome_rollout=runs["lsrl"]["time_rollout"] / runs["outcome"]["time_rollout"],
                   full_bptt_over_b2_update=runs["lsrl"]["time_optimise"] / runs["lsrl_b2"]["time_optimise"],
                   hrpo_over_outcome_total=runs["hrpo"]["time_total"] / runs["outcome"]["time_total"])
-    res = dict(config="r=8, G=8, 2 prompts/update in 2 micro-batches, 32 new tokens, symbolic grader, CPU fp32",
+    res = dict(tiny_config="shipped tiny Huginn on its task: r=8, G=8, 8 prompts in one micro-batch, 48 new tokens, "
+                           "symbolic grader, CPU fp32, 2 threads; the second update",
+               tiny=tiny, tiny_target_seconds=5.0,
+               config="r=8, G=8, 2 prompts/update in 2 micro-batches, 32 new tokens, symbolic grader, CPU fp32",
                runs=runs, ratios={k: round(v, 2) for k, v in ratios.items()}, real_config_lora=real_fractions(),
                seconds=round(time.time() - t0))
     print(write("train_step", res).read_text())
