@@ -2,9 +2,10 @@
 tiny Huginn on `tiny-hard`, three seeds each, scored with the start model on 200 held-out problems (the Huginn at
 r = 8 and 32). Every configuration is one `table3` call with `modes=("outcome", "hrpo")`: both modes share one recipe
 and differ only in HRPO's gate. Per configuration it records the rows with their 95% intervals, how far the gate
-moved (HRPO's hidden ratio, the mean of 1 - a over the think span, at the first and last update) and the training
-seconds. About 70 minutes on 2 CPU cores in all; finished runs in the output folder are reused, and `--reuse` takes
-each configuration's learning.json as it is instead of scoring again.
+moved (HRPO's hidden ratio, the mean of sqrt(1 - a^2) over the think span, at the first and last update, and how far
+Lambda moved between the first and last checkpoint) and the training seconds. About 70 minutes on 2 CPU cores in all;
+finished runs in the output folder are reused, and `--reuse` takes each configuration's learning.json as it is
+instead of scoring again.
 
 Run: python bench/hrpo_learning.py [OUT=runs/hrpo-vs-grpo] [--reuse]  -> bench/results/hrpo_learning.json"""
 import json, sys
@@ -33,7 +34,7 @@ CONFIGS = {   # folder name -> (what it tests, table3 arguments)
 
 
 def run_stats(folder) -> dict:
-    "Training seconds and, for HRPO, the hidden ratio at the first and the last update."
+    "Training seconds, the last KL and, for HRPO, the hidden ratio at the first and the last update and the drift of Λ."
     hist = [json.loads(line) for line in (Path(folder) / "metrics.jsonl").read_text().splitlines()]
     kl = hist[-1]["kl"]     # NaN when the last update skipped every group (no spread): kept as null
     out = dict(train_s=round(sum(h["time_total"] for h in hist), 1), kl_last=None if kl != kl else round(kl, 4))

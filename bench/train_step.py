@@ -33,7 +33,7 @@ def small_model(seed=0):
 
 
 def one_update(tiny: bool = False, **kw):
-    "The second update's seconds and peak memory per phase (warm caches, the grader's verifier started)."
+    "The second update's seconds per phase (warm caches, verifier started); its peak memory per phase on a GPU."
     base = dict(num_steps=8, group_size=8, prompts_per_update=2, micro_batches=2, updates=2, max_new_tokens=32,
                 train_size=16, grader="symbolic", lr=1e-4, seed=0, report_to="none")
     if tiny: base |= dict(model="tiny", data="tiny", prompts_per_update=8, micro_batches=1, max_new_tokens=48, lr=2e-3)

@@ -302,7 +302,7 @@ def batch_logps(self: OutcomeMode, rollouts: Sequence[Rollout], grad: bool = Tru
     row's state table (gradients through the last b steps), or the causal LM. The reference is the same call with
     the adapters disabled."""
     tr, N = self.trainer, self.cfg.max_new_tokens
-    seq, mask, comp, P = completion_batch(rollouts)
+    seq, mask, comp, _ = completion_batch(rollouts)
     pos = _positions(mask)
     with torch.set_grad_enabled(grad):
         if tr.huginn:
@@ -311,7 +311,7 @@ def batch_logps(self: OutcomeMode, rollouts: Sequence[Rollout], grad: bool = Tru
             out = tr.model(input_ids=seq, num_steps=self.depth(grad), input_states=states,
                            attention_mask=None if bool(mask.all()) else mask, logits_to_keep=comp.shape[1])
         else: out = tr.model(input_ids=seq, attention_mask=mask.long(), position_ids=pos, logits_to_keep=comp.shape[1])
-        lg = out.logits.float() / self.cfg.temperature         # the completion's positions only: P - 1 onwards
+        lg = out.logits.float() / self.cfg.temperature         # the positions that predict the completion only
         lp = lg.gather(-1, comp[..., None]).squeeze(-1) - torch.logsumexp(lg, -1)
     return list(fit(lp, N).split([len(ro.completions) for ro in rollouts]))
 
