@@ -25,7 +25,7 @@ __all__ = ['SPECIAL_TOKENS', 'ASSISTANT_ROLE', 'HUGINN_CHAT_TEMPLATE', 'EXIT_THR
            'core_slot', 'HuginnCache', 'AttnContext', 'HuginnOutput', 'split_num_steps', 'HuginnForCausalLM',
            'CheckpointError', 'resolve_checkpoint', 'load_checked_state_dict', 'render_chat', 'check_special_tokens',
            'byte_tokenizer', 'load_tokenizer', 'apply_repetition_penalty', 'process_logits', 'multinomial_rows',
-           'ExitCriterion', 'Generation', 'stop_token_set', 'exit_checks']
+           'ExitCriterion', 'Generation', 'stop_token_set', 'exit_checks', 'next_token']
 
 # %% ../nbs/01_huginn.ipynb #03f8fa41
 _ALIASES = {"hidden_size": "n_embd", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"}
@@ -345,6 +345,14 @@ def crop(self: HuginnCache, n_drop: int):
 def nbytes(self: HuginnCache) -> int:
     "Bytes held by the K/V buffers."
     return sum(t.numel() * t.element_size() for d in (self.k, self.v) for t in d.values())
+
+# %% ../nbs/01_huginn.ipynb #ab593e36
+@patch
+def keep_rows(self: HuginnCache, rows: Tensor):
+    "Keep only batch rows `rows` (in that order) of every slot, so rows that finished decoding stop costing work."
+    for slot in self.k:
+        self.k[slot], self.v[slot] = self.k[slot].index_select(0, rows), self.v[slot].index_select(0, rows)
+
 
 # %% ../nbs/01_huginn.ipynb #85665732
 @dataclass
@@ -926,6 +934,45 @@ def _adaptive_forward(self: HuginnForCausalLM, ids, max_steps, s0, cache, crit: 
         if exited.all(): break
     return out_logits, out_state, used, values
 
+# %% ../nbs/01_huginn.ipynb #7eb0b2c9
+@patch
+def _generate_checks(self: HuginnForCausalLM, input_ids, num_steps, max_new_tokens, state_table, generator,
+                     exit_criterion, min_steps, check_every, warm_start, stop_strings, tokenizer, stop_tokens) -> tuple:
+    "Refuse a bad `generate` call before any work; (depth r, rows B, prompt width P, criterion, stop tokens)."
+    if self.training: raise RuntimeError("call model.eval() before generate (train mode samples a random depth)")
+    if warm_start not in (None, "raw", "normed"):
+        raise ValueError(f"warm_start={warm_start!r}; use None, 'raw' or 'normed'")
+    r = self.config.mean_recurrence if num_steps is None else sum(split_num_steps(num_steps))
+    B, P = input_ids.shape
+    if state_table is not None and (state_table.shape[0] != B or state_table.shape[1] < P + max_new_tokens):
+        raise ValueError(f"state_table has shape {tuple(state_table.shape)}, needs ({B}, >= {P + max_new_tokens}, E)")
+    if P + max_new_tokens > self.config.block_size:
+        raise ValueError(f"prompt {P} + max_new_tokens {max_new_tokens} exceeds block_size {self.config.block_size}")
+    if isinstance(generator, (list, tuple)) and state_table is None:
+        raise ValueError("per-row generators need a state_table (they only sample)")
+    crit = None if exit_criterion in (None, "none") else exit_criterion
+    if crit is not None: exit_checks(r, min_steps, check_every)
+    if stop_strings and tokenizer is None:
+        raise ValueError("stop_strings need the tokenizer to find their first tokens")
+    stop_tokens = list(stop_tokens or []) + [tokenizer(t, add_special_tokens=False)["input_ids"][0]
+                                             for t in stop_strings]
+    return r, B, P, crit, stop_tokens
+
+
+# %% ../nbs/01_huginn.ipynb #7539046e
+def next_token(logits: Tensor, prev: Optional[Tensor], do_sample: bool, temperature: float = 1.0,
+               top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
+               repetition_penalty: float = 1.0, generator=None) -> tuple:
+    "Each row's next token (sampled through `process_logits`, or greedy) and its log-prob at the temperature."
+    if do_sample:
+        tok = multinomial_rows(process_logits(logits, prev, temperature, top_k, top_p, min_p, repetition_penalty),
+                               generator)
+    elif repetition_penalty != 1.0: tok = apply_repetition_penalty(logits.float(), prev, repetition_penalty).argmax(-1)
+    else: tok = logits.argmax(-1)
+    T = temperature if do_sample else 1.0
+    return tok, torch.log_softmax(logits.float() / T, -1).gather(-1, tok[:, None]).squeeze(1)
+
+
 # %% ../nbs/01_huginn.ipynb #ea36f51c
 @patch
 @torch.no_grad()
@@ -945,81 +992,68 @@ def generate(self: HuginnForCausalLM, input_ids: Tensor, num_steps=None, max_new
     `state_table` (B, P + max_new_tokens, E) fixes every s_0. `generator` is one torch generator, or a list of one
     per row (sampling draws row b from its own stream; the state table is then required). Generation also stops at
     the first token of each of `stop_strings` (needs `tokenizer`)."""
-    if self.training: raise RuntimeError("call model.eval() before generate (train mode samples a random depth)")
-    if warm_start not in (None, "raw", "normed"):
-        raise ValueError(f"warm_start={warm_start!r}; use None, 'raw' or 'normed'")
-    r = self.config.mean_recurrence if num_steps is None else sum(split_num_steps(num_steps))
-    B, P = input_ids.shape
-    if state_table is not None and (state_table.shape[0] != B or state_table.shape[1] < P + max_new_tokens):
-        raise ValueError(f"state_table has shape {tuple(state_table.shape)}, needs ({B}, >= {P + max_new_tokens}, E)")
-    if P + max_new_tokens > self.config.block_size:
-        raise ValueError(f"prompt {P} + max_new_tokens {max_new_tokens} exceeds block_size {self.config.block_size}")
-    per_row = isinstance(generator, (list, tuple))
-    if per_row and state_table is None: raise ValueError("per-row generators need a state_table (they only sample)")
-    crit = None if exit_criterion in (None, "none") else exit_criterion
+    r, B, P, crit, stop_tokens = self._generate_checks(
+        input_ids, num_steps, max_new_tokens, state_table, generator, exit_criterion, min_steps, check_every,
+        warm_start, stop_strings, tokenizer, stop_tokens)
+    N, dev = max_new_tokens, input_ids.device
     make_crit = crit if callable(crit) else (lambda: ExitCriterion(crit, exit_threshold))
-    if crit is not None: exit_checks(r, min_steps, check_every)  # a bad schedule raises before any work
-    if stop_strings and tokenizer is None:
-        raise ValueError("stop_strings need the tokenizer to find their first tokens")
-    stop_tokens = list(stop_tokens or []) + [tokenizer(t, add_special_tokens=False)["input_ids"][0]
-                                             for t in stop_strings]
-    cache = HuginnCache(lookup="latest-m4" if crit else "full", capacity=P + max_new_tokens)
-    stops = torch.tensor(sorted(stop_token_set(self.config, stop_tokens)), dtype=torch.long, device=input_ids.device)
+    cache = HuginnCache(lookup="latest-m4" if crit else "full", capacity=P + N)
+    stops = torch.tensor(sorted(stop_token_set(self.config, stop_tokens)), dtype=torch.long, device=dev)
     pad = self.config.pad_token_id if self.config.pad_token_id is not None else 0
+    per_row = isinstance(generator, (list, tuple))
     mask = attention_mask.bool() if attention_mask is not None else None
-    # per-row positions when padded
-    rowpos = (mask.long().cumsum(-1) - 1).clamp(min=0) if mask is not None else None
+    rowpos = (mask.long().cumsum(-1) - 1).clamp(min=0) if mask is not None else None  # per-row positions when padded
+    # Finished rows leave the batch (and the cache) once they are a quarter of it, wherever that cannot change what
+    # the other rows get: greedy or one generator per row, and s_0 from the table or the previous token.
+    can_drop = (not do_sample or per_row) and (state_table is not None or warm_start is not None)
+    rows = torch.arange(B, device=dev)  # the rows still in the batch, in the cache's order
 
-    def states_for(start, n):  # s_0 rows of the new positions (indexed by each row's own position when padded)
+    def states_for(start, n):  # s_0 of the new positions of `rows` (indexed by each row's own position when padded)
         if state_table is None: return None
-        if rowpos is None: return state_table[:, start:start + n]
-        return state_table.gather(1, rowpos[:, start:start + n, None].expand(-1, -1, state_table.shape[-1]))
+        if rowpos is None: return state_table[rows, start:start + n]
+        return state_table[rows].gather(1, rowpos[rows, start:start + n, None].expand(-1, -1, state_table.shape[-1]))
 
-    init_gen = None if per_row else generator
-
-    def step(ids, s0, adaptive):
-        n = ids.shape[1]
-        pos = rowpos[:, -n:] if rowpos is not None else None
-        if not adaptive:
-            o = self(ids, num_steps=r, input_states=s0, past_key_values=cache, attention_mask=mask, position_ids=pos,
-                     generator=init_gen, init_scale=init_scale)
-            return (o.logits[:, -1], o.states[:, -1:], torch.full((B,), r, device=ids.device),
-                    torch.full((B,), float("nan")))
-        return self._adaptive_forward(ids, r, s0, cache, make_crit(), min_steps, check_every, init_gen, init_scale,
-                                      mask, pos)
+    def step(ids, s0, adaptive):  # one forward of `rows`: last logits, last raw state, steps run, criterion values
+        n, am = ids.shape[1], None if mask is None else mask[rows]
+        pos = rowpos[rows, -n:] if rowpos is not None else None
+        init_gen = None if per_row else generator
+        if adaptive:
+            return self._adaptive_forward(ids, r, s0, cache, make_crit(), min_steps, check_every, init_gen,
+                                          init_scale, am, pos)
+        o = self(ids, num_steps=r, input_states=s0, past_key_values=cache, attention_mask=am, position_ids=pos,
+                 generator=init_gen, init_scale=init_scale)
+        return o.logits[:, -1], o.states[:, -1:], torch.full((len(ids),), r, device=dev), None
 
     logits, s_last, used, vals = step(input_ids, states_for(0, P), crit is not None and not do_not_exit_in_prefill)
-    seq, logps, steps, values = [input_ids], [], [], []
-    done = torch.zeros(B, dtype=torch.bool, device=input_ids.device)
-    finished_at = torch.full((B,), max_new_tokens, dtype=torch.long, device=input_ids.device)
-    for t in range(max_new_tokens):
-        prev = torch.cat(seq, 1) if do_sample or repetition_penalty != 1.0 else None
-        if do_sample:
-            probs = process_logits(logits, prev, temperature, top_k, top_p, min_p, repetition_penalty)
-            tok = multinomial_rows(probs, generator)
-        else:
-            lg = (apply_repetition_penalty(logits.float(), prev, repetition_penalty) if repetition_penalty != 1.0
-                  else logits)
-            tok = lg.argmax(-1)
-        T = temperature if do_sample else 1.0
-        lp = torch.log_softmax(logits.float() / T, -1).gather(-1, tok[:, None]).squeeze(1)
-        tok = torch.where(done, torch.full_like(tok, pad), tok)
-        seq.append(tok[:, None])
-        logps.append(lp)
-        steps.append(torch.where(done, torch.zeros_like(used), used))
-        values.append(vals.float().to(lp.device))
-        hit = torch.isin(tok, stops) & ~done
-        finished_at = torch.where(hit, torch.full_like(finished_at, t), finished_at)
-        done |= hit
-        if done.all() or t == max_new_tokens - 1: break
+    new = torch.full((B, N), pad, dtype=torch.long, device=dev)
+    logps, steps = torch.zeros(B, N, device=dev), torch.zeros(B, N, dtype=torch.long, device=dev)
+    values = torch.full((B, N), float("nan"), device=dev)
+    done = torch.zeros(B, dtype=torch.bool, device=dev)
+    finished_at = torch.full((B,), N, dtype=torch.long, device=dev)
+    for t in range(N):
+        prev = torch.cat([input_ids, new[:, :t]], 1)[rows] if do_sample or repetition_penalty != 1.0 else None
+        gens = [generator[i] for i in rows.tolist()] if per_row else generator
+        tok, lp = next_token(logits, prev, do_sample, temperature, top_k, top_p, min_p, repetition_penalty, gens)
+        live = ~done[rows]
+        tok = torch.where(live, tok, torch.full_like(tok, pad))
+        at = rows[live]
+        new[at, t], logps[at, t], steps[at, t] = tok[live], lp[live].float(), used[live].long()
+        if vals is not None: values[at, t] = vals[live].float().to(dev)
+        hit = rows[torch.isin(tok, stops) & live]
+        finished_at[hit], done[hit] = t, True
+        if bool(done.all()) or t == N - 1: break
         if mask is not None:
-            mask = torch.cat([mask, torch.ones(B, 1, dtype=torch.bool, device=mask.device)], 1)
+            mask = torch.cat([mask, torch.ones(B, 1, dtype=torch.bool, device=dev)], 1)
             rowpos = torch.cat([rowpos, rowpos[:, -1:] + 1], 1)
-        if warm_start is not None:
-            s0 = s_last if warm_start == "raw" else self.transformer.ln_f(s_last)
+        if can_drop and 4 * int(done[rows].sum()) >= len(rows):
+            keep = (~done[rows]).nonzero().squeeze(1)
+            cache.keep_rows(keep)
+            rows, tok, s_last = rows[keep], tok[keep], s_last[keep]
+        if warm_start is not None: s0 = s_last if warm_start == "raw" else self.transformer.ln_f(s_last)
         else: s0 = states_for(P + t, 1)
         logits, s_last, used, vals = step(tok[:, None], s0, crit is not None)
-    T_new = len(logps)
-    cm = torch.arange(T_new, device=input_ids.device)[None] <= finished_at[:, None]
-    return Generation(sequences=torch.cat(seq, 1), logprobs=torch.stack(logps, 1), steps=torch.stack(steps, 1).long(),
-                      exit_values=torch.stack(values, 1), completion_mask=cm, prompt_length=P)
+    T = t + 1
+    cm = torch.arange(T, device=dev)[None] <= finished_at[:, None]
+    return Generation(sequences=torch.cat([input_ids, new[:, :T]], 1), logprobs=logps[:, :T], steps=steps[:, :T],
+                      exit_values=values[:, :T], completion_mask=cm, prompt_length=P)
+
