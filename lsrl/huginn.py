@@ -135,10 +135,10 @@ class RMSNorm(nn.Module):
         self.eps, self.weight = eps, nn.Parameter(torch.ones(dim))
 
     def forward(self, x: Tensor) -> Tensor:
-        with torch.autocast(x.device.type, enabled=False):
-            xf = x.float()
-            y = (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).type_as(x)
-        return y * self.weight
+        if torch.is_autocast_enabled(x.device.type):  # entering a context costs as much as an op: only when needed
+            with torch.autocast(x.device.type, enabled=False): return self.forward(x)
+        xf = x.float()
+        return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).type_as(x) * self.weight
 
 # %% ../nbs/01_huginn.ipynb #d1b6e066
 def rope_table(head_dim: int, block_size: int, base: float = 50000.0, device=None) -> Tensor:
@@ -150,7 +150,8 @@ def rope_table(head_dim: int, block_size: int, base: float = 50000.0, device=Non
 
 # %% ../nbs/01_huginn.ipynb #ac0ad5de
 def apply_rope(x: Tensor, freqs: Tensor) -> Tensor:
-    "Rotate interleaved pairs of `x` (B, S, H, D) by `freqs` (1 or B, S, 1, D/2, 2), in fp32; returns x's dtype."
+    """Rotate interleaved pairs of `x` (B, S, H, D) by `freqs` (1 or B, S, 1, D/2, 2), in fp32; returns x's dtype.
+    Extra dims between S and H broadcast (q and k as (B, S, 2, H, D) with `freqs[:, :, None]`)."""
     xr = x.unflatten(-1, (-1, 2)).float()
     cos, sin = freqs[..., 0], freqs[..., 1]
     out = torch.stack([xr[..., 0] * cos - xr[..., 1] * sin, xr[..., 1] * cos + xr[..., 0] * sin], dim=-1)
@@ -185,11 +186,11 @@ class Attention(nn.Module):
 def forward(self: Attention, x: Tensor, slot: int, ctx: "AttnContext") -> Tensor:  # noqa: F811
     "One fused GEMM for q, k, v; bias and rotate q and k; attend through `ctx.cache` (or directly); project."
     B, S, E = x.shape
-    q, k, v = self.Wqkv(x).view(B, S, 3, self.H, self.D).unbind(2)
-    if self.qk_bias is not None:
-        q, k = (q + self.qk_bias[0]).type_as(q), (k + self.qk_bias[1]).type_as(q)
+    qkv = self.Wqkv(x).view(B, S, 3, self.H, self.D)
+    qk, v = qkv[:, :, :2], qkv[:, :, 2]
+    if self.qk_bias is not None: qk = (qk + self.qk_bias.view(2, self.H, self.D)).type_as(qkv)
     freqs = ctx.freqs if ctx.freqs.shape[0] == 1 else ctx.freqs[:B]
-    q, k = apply_rope(q, freqs), apply_rope(k, freqs)
+    q, k = apply_rope(qk, freqs[:, :, None]).unbind(2)  # q and k in one rotation: elementwise, so the same numbers
     q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
     if ctx.cache is None: y = causal_attention(q, k, v, None if ctx.mask is None else ctx.mask[:B])
     else: y = ctx.cache.attend(slot, q, k, v, None if ctx.mask is None else ctx.mask[:B])
@@ -318,7 +319,8 @@ def update(self: HuginnCache, slot: int, k: Tensor, v: Tensor):
     B = k.shape[0]
     self.k[slot][:B, :, start:self.n_seen] = k
     self.v[slot][:B, :, start:self.n_seen] = v
-    new = (~self.filled[slot][start:self.n_seen]).sum().item()
+    # every earlier position written and none of these: the usual decode step, counted without touching `filled`
+    new = S if self.count[slot] == start else int((~self.filled[slot][start:self.n_seen]).sum())
     self.filled[slot][start:self.n_seen] = True
     self.count[slot] += new
     return self.read(slot, B)
