@@ -2,6 +2,10 @@
 new tokens on the shipped tiny Huginn, per mode. Both paths sample the same tokens (one stream per trajectory), so the
 ratio is the price of rolling out problem by problem.
 
+Each path is also timed with 1 new token (the prompt's forward, the prefill, plus one sample): the prefill is the same
+compute batched or not (every trajectory has its own s_0, so the G rows of a problem share no core step), so the
+speedup batching can give is bounded by the decode part; `decode_speedup` is the ratio of the two differences.
+
 Run: OMP_NUM_THREADS=2 python bench/rollout.py  -> bench/results/rollout.json ("speedup": outcome mode's ratio)"""
 import sys, tempfile, time
 from pathlib import Path
@@ -15,10 +19,10 @@ SETTINGS = dict(model="tiny", num_steps=8, group_size=8, prompts_per_update=8, m
                 grader="symbolic", report_to="none", seed=0)
 
 
-def measure(mode: str) -> dict:
+def measure(mode: str, new_tokens: int = SETTINGS["max_new_tokens"]) -> dict:
     """Seconds of one batched call and of the same problems one at a time (after a warm-up call), and whether the
     two give the same tokens."""
-    cfg = TrainConfig(**SETTINGS, mode=mode)
+    cfg = TrainConfig(**SETTINGS | dict(max_new_tokens=new_tokens), mode=mode)
     with tempfile.TemporaryDirectory() as d:
         tr = Trainer(cfg, d)
         problems = tiny_problems(8, "train", seed=3)
@@ -37,10 +41,20 @@ def measure(mode: str) -> dict:
                 tokens_per_s_batched=round(tokens / batched_s, 1))
 
 
+def split(mode: str) -> dict:
+    "`measure` at 48 new tokens, with the prefill part (the same call at 1 new token) and the decode part's speedup."
+    row, pre = measure(mode), measure(mode, 1)
+    dec_b, dec_p = row["batched_s"] - pre["batched_s"], row["per_problem_s"] - pre["per_problem_s"]
+    return row | dict(prefill_batched_s=pre["batched_s"], prefill_per_problem_s=pre["per_problem_s"],
+                      prefill_share=round(pre["batched_s"] / row["batched_s"], 2),
+                      decode_speedup=round(dec_p / dec_b, 2) if dec_b > 0 else None)
+
+
 if __name__ == "__main__":
     setup(2)
-    rows = [measure(m) for m in ("outcome", "lsrl", "hrpo")]
-    print(table(rows, ["mode", "batched_s", "per_problem_s", "speedup", "same_tokens", "tokens_per_s_batched"]))
+    rows = [split(m) for m in ("outcome", "lsrl", "hrpo")]
+    print(table(rows, ["mode", "batched_s", "per_problem_s", "speedup", "same_tokens", "tokens_per_s_batched",
+                       "prefill_share", "decode_speedup"]))
     config = "tiny Huginn, 8 prompts x G 8, r = 8, 48 new tokens, 2 threads, one timed call each after a warm-up"
     out = write("rollout", dict(config=config,
                                 speedup=rows[0]["speedup"], modes=rows))
