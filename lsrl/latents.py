@@ -16,7 +16,7 @@ from .huginn import (HuginnCache, HuginnForCausalLM, multinomial_rows, process_l
 
 # %% auto #0
 __all__ = ['LatentTrace', 'decode_depth', 'collect_latents', 'shared_prefix_attention', 'SharedPrefixCache', 'Snapshots',
-           'make_state_table', 'decode_snapshots']
+           'make_state_table', 'prompt_states', 'prompt_coda', 'decode_snapshots']
 
 # %% ../nbs/02_latents.ipynb #f874926a
 @dataclass
@@ -132,6 +132,8 @@ class Snapshots:
         return [tokenizer.decode(t[m].tolist(), skip_special_tokens=True)
                 for t, m in zip(self.final_tokens, self.final_mask)]
 
+
+# %% ../nbs/02_latents.ipynb #cb388e70
 def make_state_table(model: HuginnForCausalLM, batch: int, length: int, generator: Optional[torch.Generator] = None,
                      device=None, dtype=None) -> Tensor:
     "A (batch, length, E) table of initial states, row p = s_0 of absolute position p, drawn like Huginn's s_0."
@@ -139,6 +141,38 @@ def make_state_table(model: HuginnForCausalLM, batch: int, length: int, generato
     like = torch.empty(batch, length, model.config.n_embd, device=device or p.device, dtype=dtype or p.dtype)
     return model.init_state(like, generator=generator)
 
+
+# %% ../nbs/02_latents.ipynb #ab270c08
+def _real_token_mask(tokens: Tensor, stops: Tensor) -> Tensor:
+    "True up to and including each row's first stop token."
+    hit = torch.isin(tokens, stops).long()
+    return (hit.cumsum(1) - hit) == 0
+
+
+# %% ../nbs/02_latents.ipynb #4fb063af
+def prompt_states(model: HuginnForCausalLM, input_ids: Tensor, r: int, s0: Tensor, am: Optional[Tensor]) -> tuple:
+    """The prompt at depth r, once: its prelude and core K/V in a cache, and the raw state s_k of every position after
+    every core step k (a dict k -> (B, P, E))."""
+    cache = HuginnCache(capacity=input_ids.shape[1])
+    ctx = model.context(input_ids.shape[1], input_ids.device, cache, attention_mask=am)
+    e = model.run_prelude(model.embed_inputs(input_ids), ctx)
+    s, states = s0.to(e.dtype), {}
+    for i in range(r):
+        s = model.core_step(s, e, i, ctx)
+        states[i + 1] = s
+    return cache, states
+
+def prompt_coda(model: HuginnForCausalLM, states: dict, depths: Sequence[int], am: Optional[Tensor]) -> tuple:
+    """The coda over the prompt for every depth in `depths` (stacked depth-major): the first token's logits of each
+    (depth, row) and each one's own coda K/V (slot -> (K, V))."""
+    z = torch.cat([states[k] for k in depths])
+    cache = HuginnCache(capacity=z.shape[1])
+    mask = None if am is None else am.repeat(len(depths), 1)
+    h = model.run_coda(z, model.context(z.shape[1], z.device, cache, attention_mask=mask))
+    return model.head(h[:, -1:])[:, -1], {slot: cache.read(slot) for slot in cache.slots}
+
+
+# %% ../nbs/02_latents.ipynb #73051af7
 @torch.no_grad()
 def decode_snapshots(model: HuginnForCausalLM, input_ids: Tensor, num_steps: int, max_new_tokens: int,
                      depths: Optional[Sequence[int]] = None, state_table: Optional[Tensor] = None,
@@ -170,23 +204,12 @@ def decode_snapshots(model: HuginnForCausalLM, input_ids: Tensor, num_steps: int
     n_groups = len(group_depths)
     steps_before = model.core_token_steps
 
-    # 1. one prefill per prompt row at depth r: prelude + core slots, and s_1..s_r at every position
-    prompt_cache = HuginnCache(capacity=P)
-    ctx = model.context(P, dev, prompt_cache, attention_mask=am)
-    e = model.run_prelude(model.embed_inputs(input_ids), ctx)
-    s0 = state_table[:, :P] if am is None else state_table.gather(1, pos[..., None].expand(-1, -1, e.shape[-1]))
-    s, states = s0.to(e.dtype), {}
-    for i in range(r):
-        s = model.core_step(s, e, i, ctx)
-        states[i + 1] = s
-    # 2. the coda per depth over the prompt: each row's own coda K/V and its first token
-    coda_cache = HuginnCache(capacity=P)
-    z = torch.cat([states[k] for k in group_depths])          # (n_groups * Bp, P, E)
-    coda_mask = None if am is None else am.repeat(n_groups, 1)
-    h = model.run_coda(z, model.context(P, dev, coda_cache, attention_mask=coda_mask))
-    logits = model.head(h[:, -1:])[:, -1]
-    coda_kv = {slot: coda_cache.read(slot) for slot in coda_cache.slots}
-    del states, z, h, coda_cache
+    # 1. one prefill per prompt row at depth r; 2. the coda per depth over the prompt, each (depth, row) its own
+    E = state_table.shape[-1]
+    s0 = state_table[:, :P] if am is None else state_table.gather(1, pos[..., None].expand(-1, -1, E))
+    prompt_cache, states = prompt_states(model, input_ids, r, s0, am)
+    logits, coda_kv = prompt_coda(model, states, group_depths, am)
+    del states
     # 3. one decode loop over all rows
     cache = SharedPrefixCache(prompt_cache, coda_kv, capacity=N, prompt_mask=am)
     R = n_groups * Bp
@@ -227,7 +250,3 @@ def decode_snapshots(model: HuginnForCausalLM, input_ids: Tensor, num_steps: int
         out.final_logprobs = torch.cat([lp, lp.new_zeros(Bp, N - lp.shape[1])], 1)
     return out
 
-def _real_token_mask(tokens: Tensor, stops: Tensor) -> Tensor:
-    "True up to and including each row's first stop token."
-    hit = torch.isin(tokens, stops).long()
-    return (hit.cumsum(1) - hit) == 0
