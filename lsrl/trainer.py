@@ -581,6 +581,8 @@ def scalars(metrics: dict) -> dict:
 
 def _md_cell(v) -> str: return str(v).replace("|", "\\|").replace("\n", " ")
 
+
+# %% ../nbs/07_trainer.ipynb #0620c617
 class TensorBoardTracker:
     "Scalars and the samples table (markdown text) into `run_dir/tb`."
     def __init__(self, trainer):
@@ -600,6 +602,8 @@ def run_name(trainer) -> str:
     "The trackers' run name: `cfg.run_name`, else the run folder's name."
     return trainer.cfg.run_name or trainer.run_dir.resolve().name
 
+
+# %% ../nbs/07_trainer.ipynb #83bec2a6
 class RunTracker:
     "A tracker library's run (`self.lib`, `self.run`): scalars and the samples as the library's `Table`."
     def log(self, metrics: dict, samples: list, step: int):
@@ -627,6 +631,8 @@ class WandbTracker(RunTracker):
         self.run = wandb.init(project=trainer.cfg.project, name=run_name(trainer), id=rid, resume="allow", mode=mode,
                               dir=str(trainer.run_dir), config=trainer.cfg.public().to_dict())
 
+
+# %% ../nbs/07_trainer.ipynb #d638af9a
 TRACKERS = dict(tensorboard=TensorBoardTracker, trackio=TrackioTracker, wandb=WandbTracker)
 
 def make_trackers(trainer) -> list:
@@ -640,6 +646,7 @@ def make_trackers(trainer) -> list:
             continue
         out.append(TRACKERS[b](trainer))
     return out
+
 
 # %% ../nbs/07_trainer.ipynb #7048a3d2
 @patch
