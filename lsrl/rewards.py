@@ -62,6 +62,8 @@ class RewardConfig(Config):
         "The Eq. 4-6 parameterisation: lambda_IQS = w_p w_IQS, lambda_PS = w_p w_PS."
         return cls(w_final=w_f, lambda_iqs=w_p * w_iqs, lambda_ps=w_p * w_ps, gamma=gamma, **kw)
 
+
+# %% ../nbs/04_rewards.ipynb #d31931de
 def discounts(n_depths: int, gamma: float, depths: Optional[Sequence[int]] = None) -> Tensor:
     "gamma^(k-1) for k = 1..n, or for the graded subset `depths` (1-based; the exponent stays k-1)."
     ks = torch.tensor(list(depths) if depths is not None else range(1, n_depths + 1), dtype=torch.float64)
@@ -79,6 +81,8 @@ def process_reward(step_r: Tensor, gamma: float = 0.99, depths: Optional[Sequenc
     out = (step_r.double() * d).sum(1)
     return out / d.sum() if normalize else out
 
+
+# %% ../nbs/04_rewards.ipynb #62856333
 def total_reward(iqs: Tensor, ps: Tensor, correct: Tensor, cfg: Optional[RewardConfig] = None,
                  depths: Optional[Sequence[int]] = None) -> Tensor:
     """R_tot of one group: w_f c + sum_k gamma^(k-1) (lambda_IQS q_hat_k + lambda_PS p_hat_k).
@@ -94,6 +98,8 @@ def outcome_reward(correct: Sequence[Optional[bool]]) -> Tensor:
     "Binary outcome reward (the paper's RL-Outcome); None (unparseable gold, failed check) becomes NaN: no reward."
     return torch.tensor([float("nan") if c is None else float(c) for c in correct], dtype=torch.float64)
 
+
+# %% ../nbs/04_rewards.ipynb #7cb07df7
 def group_advantages(rewards: Tensor, group_size: int, scale: str = "none", eps: float = 1e-4) -> Tensor:
     """A = R - mean of its group (NaN rewards excluded from the statistics and given A = 0); `scale` divides by the
     Bessel-corrected std of the group ("group") or of the whole batch ("batch"), plus `eps`."""
@@ -112,3 +118,4 @@ def _nanstd(x: Tensor, dim: int) -> Tensor:
     n = (~x.isnan()).sum(dim, keepdim=True)
     dev = torch.where(x.isnan(), 0.0, x - x.nanmean(dim, keepdim=True))
     return (dev.pow(2).sum(dim, keepdim=True) / (n - 1).clamp_min(1)).sqrt()
+
