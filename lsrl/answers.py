@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Optional
 
+from fastcore.basics import patch
+
 # %% auto #0
 __all__ = ['MAX_NUMBER_CHARS', 'MINERVA_SUBSTITUTIONS', 'MINERVA_REMOVED', 'EXTRA_UNITS', 'LETTERS', 'parse_number',
            'numbers_equal', 'canonical_number', 'gsm8k_gold', 'extract_strict', 'extract_flexible', 'extract_cot',
@@ -286,6 +288,8 @@ def _verify_stdio():
             ok = False
         print(json.dumps(ok), flush=True)
 
+
+# %% ../nbs/03_answers.ipynb #635351e8
 class SafeVerifier:
     "math-verify in a worker process with an outer timeout that kills the worker: never hangs nor crashes the caller."
     def __init__(self, timeout: float = 5.0, startup_timeout: float = 120.0):
@@ -311,30 +315,37 @@ class SafeVerifier:
             self._proc.wait(5)
         self._proc = None
 
-    def __call__(self, gold: str, pred: str) -> Optional[bool]:
-        "True/False from math-verify; None when the check timed out or the worker died (it is replaced)."
-        with self._lock:
-            self.calls += 1
-            if self._proc is None or self._proc.poll() is not None: self._start()
-            try:
-                self._proc.stdin.write(json.dumps([gold, pred]) + "\n")
-                self._proc.stdin.flush()
-                line = self._readline(self.timeout)
-            except (BrokenPipeError, OSError):
-                line = ""
-            if line: return json.loads(line)
-            if line is None: self.timeouts += 1
-            else: self.crashes += 1
-            self._kill()
-            return None
 
-    def close(self):
-        with self._lock: self._kill()
+# %% ../nbs/03_answers.ipynb #b1e05557
+@patch
+def __call__(self: SafeVerifier, gold: str, pred: str) -> Optional[bool]:
+    "True/False from math-verify; None when the check timed out or the worker died (it is replaced)."
+    with self._lock:
+        self.calls += 1
+        if self._proc is None or self._proc.poll() is not None: self._start()
+        try:
+            self._proc.stdin.write(json.dumps([gold, pred]) + "\n")
+            self._proc.stdin.flush()
+            line = self._readline(self.timeout)
+        except (BrokenPipeError, OSError):
+            line = ""
+        if line: return json.loads(line)
+        if line is None: self.timeouts += 1
+        else: self.crashes += 1
+        self._kill()
+        return None
 
-    def __del__(self):
-        try: self.close()
-        except Exception: pass
+@patch
+def close(self: SafeVerifier):
+    with self._lock: self._kill()
 
+@patch
+def __del__(self: SafeVerifier):
+    try: self.close()
+    except Exception: pass
+
+
+# %% ../nbs/03_answers.ipynb #478b0c7b
 _default_verifier: Optional[SafeVerifier] = None
 
 def default_verifier() -> SafeVerifier:
@@ -342,6 +353,7 @@ def default_verifier() -> SafeVerifier:
     global _default_verifier
     if _default_verifier is None: _default_verifier = SafeVerifier()
     return _default_verifier
+
 
 # %% ../nbs/03_answers.ipynb #a73e7e7d
 @dataclass
