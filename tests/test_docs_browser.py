@@ -5,7 +5,8 @@ on 127.0.0.1 and loaded page by page with playwright driving Debian's chromium: 
 error, page error or failed request and asks nothing of another host; plots render (`.js-plotly-plot` with its
 `.main-svg`); math is typeset; no page shows a warning box (stderr output) and no code block is cut off on the right;
 the API pages show show_doc entries; the nav lists every notebook; the home page's first look reads from depth 1 up.
-Screenshots go to tests/artifacts/. The server is stopped by its PID."""
+Screenshots go to tests/artifacts/ (whole pages where there are figures, the first screen elsewhere). Pages load a few
+ahead while one is checked. The server is stopped by its PID."""
 import os, re, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,6 +20,7 @@ pytestmark = [pytest.mark.slow,
                                  reason="Debian chromium is not installed (make test installs it)")]
 # pages that must show a plot, whatever the build reports: the eval module's sweep figure and the depth tutorial
 MUST_PLOT = ["eval.html", "tutorials/explore_depths.html"]
+LOOKAHEAD = 3   # pages loading in the background while one is checked
 
 
 def free_port() -> int:
@@ -78,7 +80,7 @@ def browser():
 
 class Visit:
     "One page in a fresh context: console errors, page errors, failed requests and requests to other hosts recorded."
-    def __init__(self, browser, base: str, path: str):
+    def __init__(self, browser, base: str, path: str, wait: bool = True):
         self.ctx = browser.new_context(viewport={"width": 1300, "height": 900})
         self.problems, self.path = [], path
         def route(r):   # nothing may leave this machine: record and refuse any other host
@@ -94,8 +96,14 @@ class Visit:
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         page.on("requestfailed", lambda r: self.problems.append(f"failed request: {r.url} ({r.failure})"))
         page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
-        page.goto(f"{base}/{path}", wait_until="load")
-        page.wait_for_load_state("networkidle")
+        page.goto(f"{base}/{path}", wait_until="commit")
+        if wait: self.ready()
+
+    def ready(self):
+        "Until the page has loaded and the network is idle (a page started with wait=False loads meanwhile)."
+        self.page.wait_for_load_state("load")
+        self.page.wait_for_load_state("networkidle")
+        return self
 
     def wait_math(self):
         "Until MathJax has typeset the page."
@@ -126,8 +134,10 @@ class Visit:
                                                "els => els.map(e => e.textContent)")
         return boxes + [m.group(0) for t in texts for m in [re.search(r"\b[A-Z]\w*Warning: .{0,160}", t)] if m]
 
-    def shot(self):
-        self.page.screenshot(path=str(ARTIFACTS / ("docs_" + re.sub(r"\W", "_", self.path) + ".png")), full_page=True)
+    def shot(self, full_page: bool = True):
+        "A screenshot in tests/artifacts/: the whole page (slow on long pages: about a second each), or what shows."
+        self.page.screenshot(path=str(ARTIFACTS / ("docs_" + re.sub(r"\W", "_", self.path) + ".png")),
+                             full_page=full_page)
 
     def close(self):
         # what is still in flight (a screenshot's late fonts) is aborted by the close itself: not the page's fault
@@ -140,10 +150,14 @@ def test_every_page_loads_offline_with_no_errors_and_its_plots_render(site, serv
     root, manifest = site
     pages = {m["page"]: m for m in manifest}
     for p in MUST_PLOT: assert pages.get(p, {}).get("plots", 0) >= 1, f"{p} should have a plotly figure: {pages.get(p)}"
-    failures = []
-    for path, m in pages.items():
-        v = Visit(browser, server, path)
+    failures, queue = [], list(pages.items())
+    # a few pages load ahead while the current one is checked: the browser works on them meanwhile
+    ahead = [Visit(browser, server, path, wait=False) for path, _ in queue[:LOOKAHEAD]]
+    for k, (path, m) in enumerate(queue):
+        v = ahead.pop(0)
+        if k + LOOKAHEAD < len(queue): ahead.append(Visit(browser, server, queue[k + LOOKAHEAD][0], wait=False))
         try:
+            v.ready()
             page = v.page
             if m["plots"]:   # each figure drawn: its .js-plotly-plot holds plotly's .main-svg
                 page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0"
@@ -151,7 +165,7 @@ def test_every_page_loads_offline_with_no_errors_and_its_plots_render(site, serv
                                        f".filter(e => e.querySelector('svg.main-svg')).length >= {m['plots']}",
                                        timeout=60_000)
             v.wait_math()
-            v.shot()
+            v.shot(full_page=bool(m["plots"]))   # whole pages where there are figures to look at
             text = page.locator("article").inner_text()
             for bad in ["Traceback (most recent call last)", "{target=", "IPY_MODEL_", "widget-view+json"]:
                 if bad in text: v.problems.append(f"raw text on the page: {bad!r}")
