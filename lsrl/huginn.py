@@ -25,7 +25,7 @@ __all__ = ['SPECIAL_TOKENS', 'ASSISTANT_ROLE', 'HUGINN_CHAT_TEMPLATE', 'EXIT_THR
            'core_slot', 'HuginnCache', 'AttnContext', 'HuginnOutput', 'split_num_steps', 'HuginnForCausalLM',
            'CheckpointError', 'resolve_checkpoint', 'load_checked_state_dict', 'render_chat', 'check_special_tokens',
            'byte_tokenizer', 'load_tokenizer', 'apply_repetition_penalty', 'process_logits', 'multinomial_rows',
-           'ExitCriterion', 'Generation', 'stop_token_set', 'exit_checks', 'next_token']
+           'ExitCriterion', 'Generation', 'stop_token_set', 'exit_checks', 'next_token', 'length_groups', 'left_padded']
 
 # %% ../nbs/01_huginn.ipynb #03f8fa41
 _ALIASES = {"hidden_size": "n_embd", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"}
@@ -354,6 +354,28 @@ def keep_rows(self: HuginnCache, rows: Tensor):
     "Keep only batch rows `rows` (in that order) of every slot, so rows that finished decoding stop costing work."
     for slot in self.k:
         self.k[slot], self.v[slot] = self.k[slot].index_select(0, rows), self.v[slot].index_select(0, rows)
+
+
+# %% ../nbs/01_huginn.ipynb #c188b377
+@patch(cls_method=True)
+def from_rows(cls: HuginnCache, parts: Sequence[tuple], batch: int, width: int, capacity: int = 0,
+              lookup: str = "full") -> HuginnCache:
+    """One cache of `batch` rows over `width` positions from caches of row groups, `parts` = [(rows, cache)]: each
+    group's positions right-aligned (its rows left-padded). Pad positions hold zeros and count as written: the
+    attention mask of the padded batch hides them."""
+    out = cls(lookup, capacity=max(capacity, width))
+    out.begin(width)
+    for rows, c in parts:
+        L = c.get_seq_length()
+        for slot in c.slots:
+            K, V = c.read(slot)
+            if slot not in out.k: out._ensure(slot, K.new_empty(batch, K.shape[1], 0, K.shape[3]))
+            out.k[slot][rows, :, width - L:width], out.v[slot][rows, :, width - L:width] = K, V
+        out.layout = c.layout
+    for slot in out.k:
+        out.filled[slot][:width] = True
+        out.count[slot] = width
+    return out
 
 
 # %% ../nbs/01_huginn.ipynb #85665732
@@ -975,6 +997,37 @@ def next_token(logits: Tensor, prev: Optional[Tensor], do_sample: bool, temperat
     return tok, torch.log_softmax(logits.float() / T, -1).gather(-1, tok[:, None]).squeeze(1)
 
 
+# %% ../nbs/01_huginn.ipynb #7aa4938f
+@patch
+def prefill_by_length(self: HuginnForCausalLM, input_ids: Tensor, attention_mask: Tensor, input_states: Tensor,
+                      num_steps, capacity: int = 0, lookup: str = "full") -> tuple:
+    """The prompt forward of a left-padded batch, run per prompt length without the padding (rows of one length
+    together, each as when alone), and one cache assembled from the parts: no work on pad positions, and causal
+    attention instead of a masked one. Returns (last logits (B, V), last raw states (B, 1, E), the cache)."""
+    B, P = input_ids.shape
+    parts, logits, states = [], [], []
+    for rows, L in length_groups(attention_mask):
+        c = HuginnCache(capacity=L)
+        o = self(input_ids[rows, P - L:], num_steps=num_steps, input_states=input_states[rows, P - L:],
+                 past_key_values=c, logits_to_keep=1)
+        parts.append((rows, c))
+        logits.append(o.logits[:, -1])
+        states.append(o.states[:, -1:])
+    order = torch.cat([rows for rows, _ in parts]).argsort()  # back to the batch's row order
+    return (torch.cat(logits)[order], torch.cat(states)[order],
+            HuginnCache.from_rows(parts, B, P, capacity, lookup))
+
+def length_groups(mask: Tensor) -> list:
+    "[(rows, L)]: the batch rows of `mask` (B, P) with L real positions, for every L present."
+    lens = mask.sum(1)
+    return [((lens == L).nonzero().squeeze(1), L) for L in lens.unique().tolist()]
+
+def left_padded(mask: Tensor) -> bool:
+    "Whether each row of `mask` (B, P) is pad positions then real ones (False, ..., True, ...)."
+    lens = mask.sum(1, keepdim=True)
+    return bool((mask.bool() == (torch.arange(mask.shape[1], device=mask.device) >= mask.shape[1] - lens)).all())
+
+
 # %% ../nbs/01_huginn.ipynb #ea36f51c
 @patch
 @torch.no_grad()
@@ -1026,7 +1079,12 @@ def generate(self: HuginnForCausalLM, input_ids: Tensor, num_steps=None, max_new
                  generator=init_gen, init_scale=init_scale)
         return o.logits[:, -1], o.states[:, -1:], torch.full((len(ids),), r, device=dev), None
 
-    logits, s_last, used, vals = step(input_ids, states_for(0, P), crit is not None and not do_not_exit_in_prefill)
+    adaptive_prefill = crit is not None and not do_not_exit_in_prefill
+    if mask is not None and state_table is not None and not adaptive_prefill and left_padded(mask):
+        # s_0 comes from the table, so running each prompt length apart changes no number any row sees
+        logits, s_last, cache = self.prefill_by_length(input_ids, mask, states_for(0, P), r, P + N, cache.lookup)
+        used, vals = torch.full((B,), r, device=dev), None
+    else: logits, s_last, used, vals = step(input_ids, states_for(0, P), adaptive_prefill)
     new = torch.full((B, N), pad, dtype=torch.long, device=dev)
     logps, steps = torch.zeros(B, N, device=dev), torch.zeros(B, N, dtype=torch.long, device=dev)
     values = torch.full((B, N), float("nan"), device=dev)

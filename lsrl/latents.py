@@ -11,12 +11,12 @@ from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
-from .huginn import (HuginnCache, HuginnForCausalLM, multinomial_rows, process_logits, split_num_steps,
-                         stop_token_set)
+from .huginn import (HuginnCache, HuginnForCausalLM, left_padded, length_groups, multinomial_rows, process_logits,
+                         split_num_steps, stop_token_set)
 
 # %% auto #0
 __all__ = ['LatentTrace', 'decode_depth', 'collect_latents', 'shared_prefix_attention', 'SharedPrefixCache', 'Snapshots',
-           'make_state_table', 'prompt_states', 'prompt_coda', 'decode_snapshots']
+           'make_state_table', 'prompt_states', 'coda_prefill', 'prompt_coda', 'decode_snapshots']
 
 # %% ../nbs/02_latents.ipynb #f874926a
 @dataclass
@@ -152,9 +152,18 @@ def _real_token_mask(tokens: Tensor, stops: Tensor) -> Tensor:
 # %% ../nbs/02_latents.ipynb #4fb063af
 def prompt_states(model: HuginnForCausalLM, input_ids: Tensor, r: int, s0: Tensor, am: Optional[Tensor]) -> tuple:
     """The prompt at depth r, once: its prelude and core K/V in a cache, and the raw state s_k of every position after
-    every core step k (a dict k -> (B, P, E))."""
-    cache = HuginnCache(capacity=input_ids.shape[1])
-    ctx = model.context(input_ids.shape[1], input_ids.device, cache, attention_mask=am)
+    every core step k (a dict k -> (B, P, E)). A left-padded batch runs per prompt length, without its padding."""
+    B, P = input_ids.shape
+    if am is not None and not am.all() and left_padded(am):
+        parts, states = [], {}
+        for rows, L in length_groups(am):
+            c, part = prompt_states(model, input_ids[rows, P - L:], r, s0[rows, P - L:], None)
+            parts.append((rows, c))
+            for k, s in part.items():
+                states.setdefault(k, s.new_zeros(B, P, s.shape[-1]))[rows, P - L:] = s
+        return HuginnCache.from_rows(parts, B, P), states
+    cache = HuginnCache(capacity=P)
+    ctx = model.context(P, input_ids.device, cache, attention_mask=am)
     e = model.run_prelude(model.embed_inputs(input_ids), ctx)
     s, states = s0.to(e.dtype), {}
     for i in range(r):
@@ -162,14 +171,27 @@ def prompt_states(model: HuginnForCausalLM, input_ids: Tensor, r: int, s0: Tenso
         states[i + 1] = s
     return cache, states
 
+def coda_prefill(model: HuginnForCausalLM, z: Tensor, mask: Optional[Tensor]) -> tuple:
+    "The coda over raw states z (R, P, E): the last position's logits and a cache of its K/V (per length if padded)."
+    R, P, _ = z.shape
+    if mask is not None and not mask.all() and left_padded(mask):
+        parts, logits = [], []
+        for rows, L in length_groups(mask):
+            lg, c = coda_prefill(model, z[rows, P - L:], None)
+            parts.append((rows, c))
+            logits.append(lg)
+        order = torch.cat([rows for rows, _ in parts]).argsort()
+        return torch.cat(logits)[order], HuginnCache.from_rows(parts, R, P)
+    cache = HuginnCache(capacity=P)
+    h = model.run_coda(z, model.context(P, z.device, cache, attention_mask=mask))
+    return model.head(h[:, -1:])[:, -1], cache
+
 def prompt_coda(model: HuginnForCausalLM, states: dict, depths: Sequence[int], am: Optional[Tensor]) -> tuple:
     """The coda over the prompt for every depth in `depths` (stacked depth-major): the first token's logits of each
     (depth, row) and each one's own coda K/V (slot -> (K, V))."""
     z = torch.cat([states[k] for k in depths])
-    cache = HuginnCache(capacity=z.shape[1])
-    mask = None if am is None else am.repeat(len(depths), 1)
-    h = model.run_coda(z, model.context(z.shape[1], z.device, cache, attention_mask=mask))
-    return model.head(h[:, -1:])[:, -1], {slot: cache.read(slot) for slot in cache.slots}
+    logits, cache = coda_prefill(model, z, None if am is None else am.repeat(len(depths), 1))
+    return logits, {slot: cache.read(slot) for slot in cache.slots}
 
 
 # %% ../nbs/02_latents.ipynb #73051af7
