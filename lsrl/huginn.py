@@ -999,14 +999,15 @@ def next_token(logits: Tensor, prev: Optional[Tensor], do_sample: bool, temperat
 
 # %% ../nbs/01_huginn.ipynb #7aa4938f
 @patch
-def prefill_by_length(self: HuginnForCausalLM, input_ids: Tensor, attention_mask: Tensor, input_states: Tensor,
-                      num_steps, capacity: int = 0, lookup: str = "full") -> tuple:
+def prefill_by_length(self: HuginnForCausalLM, input_ids: Tensor, groups: list, input_states: Tensor, num_steps,
+                      capacity: int = 0, lookup: str = "full") -> tuple:
     """The prompt forward of a left-padded batch, run per prompt length without the padding (rows of one length
-    together, each as when alone), and one cache assembled from the parts: no work on pad positions, and causal
-    attention instead of a masked one. Returns (last logits (B, V), last raw states (B, 1, E), the cache)."""
+    together, each as when alone; `groups` from `length_groups`), and one cache assembled from the parts: no work on
+    pad positions, and causal attention instead of a masked one. Returns (last logits (B, V), last raw states
+    (B, 1, E), the cache)."""
     B, P = input_ids.shape
     parts, logits, states = [], [], []
-    for rows, L in length_groups(attention_mask):
+    for rows, L in groups:
         c = HuginnCache(capacity=L)
         o = self(input_ids[rows, P - L:], num_steps=num_steps, input_states=input_states[rows, P - L:],
                  past_key_values=c, logits_to_keep=1)
@@ -1017,10 +1018,14 @@ def prefill_by_length(self: HuginnForCausalLM, input_ids: Tensor, attention_mask
     return (torch.cat(logits)[order], torch.cat(states)[order],
             HuginnCache.from_rows(parts, B, P, capacity, lookup))
 
-def length_groups(mask: Tensor) -> list:
-    "[(rows, L)]: the batch rows of `mask` (B, P) with L real positions, for every L present."
+def length_groups(mask: Tensor, min_rows: int = 8) -> Optional[list]:
+    """[(rows, L)]: the rows of a left-padded `mask` (B, P) with L real positions, for every L present; None where
+    running them apart does not pay: no padding, not left padding, or fewer than `min_rows` rows per group on average
+    (many small forwards cost more than the padding, on a GPU above all)."""
+    if bool(mask.all()) or not left_padded(mask): return None
     lens = mask.sum(1)
-    return [((lens == L).nonzero().squeeze(1), L) for L in lens.unique().tolist()]
+    groups = [((lens == L).nonzero().squeeze(1), L) for L in lens.unique().tolist()]
+    return groups if len(groups) * min_rows <= len(lens) else None
 
 def left_padded(mask: Tensor) -> bool:
     "Whether each row of `mask` (B, P) is pad positions then real ones (False, ..., True, ...)."
@@ -1080,9 +1085,9 @@ def generate(self: HuginnForCausalLM, input_ids: Tensor, num_steps=None, max_new
         return o.logits[:, -1], o.states[:, -1:], torch.full((len(ids),), r, device=dev), None
 
     adaptive_prefill = crit is not None and not do_not_exit_in_prefill
-    if mask is not None and state_table is not None and not adaptive_prefill and left_padded(mask):
-        # s_0 comes from the table, so running each prompt length apart changes no number any row sees
-        logits, s_last, cache = self.prefill_by_length(input_ids, mask, states_for(0, P), r, P + N, cache.lookup)
+    groups = length_groups(mask) if mask is not None and state_table is not None and not adaptive_prefill else None
+    if groups:  # s_0 comes from the table, so running each prompt length apart changes no number any row sees
+        logits, s_last, cache = self.prefill_by_length(input_ids, groups, states_for(0, P), r, P + N, cache.lookup)
         used, vals = torch.full((B,), r, device=dev), None
     else: logits, s_last, used, vals = step(input_ids, states_for(0, P), adaptive_prefill)
     new = torch.full((B, N), pad, dtype=torch.long, device=dev)

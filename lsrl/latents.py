@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
-from .huginn import (HuginnCache, HuginnForCausalLM, left_padded, length_groups, multinomial_rows, process_logits,
+from .huginn import (HuginnCache, HuginnForCausalLM, length_groups, multinomial_rows, process_logits,
                          split_num_steps, stop_token_set)
 
 # %% auto #0
@@ -152,11 +152,13 @@ def _real_token_mask(tokens: Tensor, stops: Tensor) -> Tensor:
 # %% ../nbs/02_latents.ipynb #4fb063af
 def prompt_states(model: HuginnForCausalLM, input_ids: Tensor, r: int, s0: Tensor, am: Optional[Tensor]) -> tuple:
     """The prompt at depth r, once: its prelude and core K/V in a cache, and the raw state s_k of every position after
-    every core step k (a dict k -> (B, P, E)). A left-padded batch runs per prompt length, without its padding."""
+    every core step k (a dict k -> (B, P, E)). A left-padded batch runs per prompt length, without its padding
+    (where `length_groups` finds that it pays)."""
     B, P = input_ids.shape
-    if am is not None and not am.all() and left_padded(am):
+    groups = None if am is None else length_groups(am)
+    if groups:
         parts, states = [], {}
-        for rows, L in length_groups(am):
+        for rows, L in groups:
             c, part = prompt_states(model, input_ids[rows, P - L:], r, s0[rows, P - L:], None)
             parts.append((rows, c))
             for k, s in part.items():
@@ -174,9 +176,10 @@ def prompt_states(model: HuginnForCausalLM, input_ids: Tensor, r: int, s0: Tenso
 def coda_prefill(model: HuginnForCausalLM, z: Tensor, mask: Optional[Tensor]) -> tuple:
     "The coda over raw states z (R, P, E): the last position's logits and a cache of its K/V (per length if padded)."
     R, P, _ = z.shape
-    if mask is not None and not mask.all() and left_padded(mask):
+    groups = None if mask is None else length_groups(mask)
+    if groups:
         parts, logits = [], []
-        for rows, L in length_groups(mask):
+        for rows, L in groups:
             lg, c = coda_prefill(model, z[rows, P - L:], None)
             parts.append((rows, c))
             logits.append(lg)
