@@ -65,26 +65,30 @@ class HuginnConfig(PretrainedConfig):
                          tie_word_embeddings=tie_embeddings, **kwargs)
         self.validate()
 
-    def validate(self):
-        "Raise a `ValueError` that says what to change if the sizes cannot describe a Huginn model."
-        errs = []
-        if self.n_embd % self.n_heads: errs.append(f"n_embd={self.n_embd} must be divisible by n_heads={self.n_heads}")
-        elif (self.n_embd // self.n_heads) % 2:
-            errs.append(f"head_dim={self.n_embd // self.n_heads} must be even (RoPE pairs)")
-        if self.n_layers_in_prelude + self.n_layers_in_recurrent_block + self.n_layers_in_coda != self.n_layers:
-            errs.append(f"n_layers={self.n_layers} must equal prelude+recurrent+coda="
-                        f"{self.n_layers_in_prelude}+{self.n_layers_in_recurrent_block}+{self.n_layers_in_coda}")
-        if self.padded_vocab_size != self.vocab_size:
-            errs.append(f"padded_vocab_size={self.padded_vocab_size} must equal vocab_size={self.vocab_size}")
-        if self.injection_type != "linear":
-            errs.append(f"injection_type={self.injection_type!r}: only 'linear' exists in 0125")
-        if self.state_init != "like-init":
-            errs.append(f"state_init={self.state_init!r}: only 'like-init' is implemented")
-        if self.bias: errs.append("bias=True: Huginn's Linear layers have no bias")
-        if self.test_time_noise: errs.append("test_time_noise must be 0 (test-time noise is not implemented)")
-        if min(self.mean_recurrence, self.mean_backprop_depth) < 0:
-            errs.append("mean_recurrence/mean_backprop_depth must be >= 0")
-        if errs: raise ValueError("Invalid HuginnConfig: " + "; ".join(errs))
+
+# %% ../nbs/01_huginn.ipynb #b6224612
+@patch
+def validate(self: HuginnConfig):
+    "Raise a `ValueError` that says what to change if the sizes cannot describe a Huginn model."
+    errs = []
+    if self.n_embd % self.n_heads: errs.append(f"n_embd={self.n_embd} must be divisible by n_heads={self.n_heads}")
+    elif (self.n_embd // self.n_heads) % 2:
+        errs.append(f"head_dim={self.n_embd // self.n_heads} must be even (RoPE pairs)")
+    if self.n_layers_in_prelude + self.n_layers_in_recurrent_block + self.n_layers_in_coda != self.n_layers:
+        errs.append(f"n_layers={self.n_layers} must equal prelude+recurrent+coda="
+                    f"{self.n_layers_in_prelude}+{self.n_layers_in_recurrent_block}+{self.n_layers_in_coda}")
+    if self.padded_vocab_size != self.vocab_size:
+        errs.append(f"padded_vocab_size={self.padded_vocab_size} must equal vocab_size={self.vocab_size}")
+    if self.injection_type != "linear":
+        errs.append(f"injection_type={self.injection_type!r}: only 'linear' exists in 0125")
+    if self.state_init != "like-init":
+        errs.append(f"state_init={self.state_init!r}: only 'like-init' is implemented")
+    if self.bias: errs.append("bias=True: Huginn's Linear layers have no bias")
+    if self.test_time_noise: errs.append("test_time_noise must be 0 (test-time noise is not implemented)")
+    if min(self.mean_recurrence, self.mean_backprop_depth) < 0:
+        errs.append("mean_recurrence/mean_backprop_depth must be >= 0")
+    if errs: raise ValueError("Invalid HuginnConfig: " + "; ".join(errs))
+
 
 # %% ../nbs/01_huginn.ipynb #9a77d20f
 @patch(as_prop=True)

@@ -86,11 +86,6 @@ def verdicts(model, tokenizer, problems: Sequence, depths: Sequence[int], adapte
         if adapter is not None: m.unload()
 
 # %% ../nbs/08a_learning.ipynb #d9e08031
-def _threads(jobs: int) -> int:
-    "CPU threads per worker when `jobs` workers share this machine."
-    import os
-    return max(1, (os.cpu_count() or 1) // max(1, jobs))
-
 RESUMABLE = ("updates", "checkpoint_every", "keep_last", "report_to", "project", "run_name", "device")
 
 def train_run(train: dict, folder, problems: Optional[Sequence] = None, threads: Optional[int] = None) -> str:
@@ -117,6 +112,8 @@ def train_run(train: dict, folder, problems: Optional[Sequence] = None, threads:
     if tr.update < cfg.updates: tr.train(resume=None)
     return str(folder)
 
+
+# %% ../nbs/08a_learning.ipynb #be418038
 def score_run(model_name: str, problems: Sequence, depths: Sequence[int], adapter=None, seed: int = 0,
               threads: Optional[int] = None, **eval_kw) -> tuple:
     """{verdicts: {depth: 0/1 per problem}, gflops: {depth: forward GFLOPs per token}, settings: how it was scored}
@@ -128,6 +125,13 @@ def score_run(model_name: str, problems: Sequence, depths: Sequence[int], adapte
     out = verdicts(model, tok, problems, depths, adapter=adapter, **eval_kw)
     return dict(verdicts={r: v for r, (v, _) in out.items()}, settings=out[depths[0]][1].settings,
                 gflops={r: res.gflops_per_token for r, (_, res) in out.items()})
+
+
+# %% ../nbs/08a_learning.ipynb #930c48ac
+def _threads(jobs: int) -> int:
+    "CPU threads per worker when `jobs` workers share this machine."
+    import os
+    return max(1, (os.cpu_count() or 1) // max(1, jobs))
 
 def _map(fn: str, calls: Sequence[dict], jobs: int, done=None) -> list:
     """fn(**call) for every call to the function of this module named `fn`, results in order: in this process, or in
@@ -151,6 +155,7 @@ def _call(fn: str, kw: dict):
     "A worker's call: the function named `fn` of the installed lsrl.learning (a notebook's own is not importable)."
     import importlib
     return getattr(importlib.import_module("lsrl.learning"), fn)(**kw)
+
 
 # %% ../nbs/08a_learning.ipynb #cede0bdb
 def compare_training(out, modes: Sequence[str] = ("outcome", "lsrl"), seeds: Sequence[int] = (0, 1, 2),
