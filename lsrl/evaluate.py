@@ -19,9 +19,9 @@ from .models import seed_for, seeded_state_tables, stop_tokens
 from .trainer import token_budget
 
 # %% auto #0
-__all__ = ['ACCURACY_AXIS', 'LEGEND', 'matmul_params', 'flops_per_token', 'EvalResult', 'score', 'greedy_completions', 'evaluate',
-           'depth_sweep', 'resolve_adapter', 'Variant', 'paper_variants', 'load_gate', 'load_adapter',
-           'compare_variants', 'table_markdown', 'sweep_figure', 'accuracy_bars', 'save_report']
+__all__ = ['ACCURACY_AXIS', 'LEGEND', 'matmul_params', 'flops_per_token', 'EvalResult', 'score', 'eval_state_table',
+           'greedy_completions', 'evaluate', 'depth_sweep', 'resolve_adapter', 'Variant', 'paper_variants', 'load_gate',
+           'load_adapter', 'compare_variants', 'table_markdown', 'sweep_figure', 'accuracy_bars', 'save_report']
 
 # %% ../nbs/08_eval.ipynb #1b8dcf06
 def matmul_params(config: HuginnConfig) -> dict:
@@ -87,6 +87,22 @@ def _progress_bar(progress, total: int, desc: str):
     bar = tqdm(total=total, desc=desc, unit="problem", leave=False, disable=None)
     return bar.update, bar.close
 
+
+# %% ../nbs/08_eval.ipynb #1dad2875
+def eval_state_table(model: HuginnForCausalLM, problems: Sequence[Problem], prompt_lens: Sequence[int], width: int,
+                     seed: int = 0) -> torch.Tensor:
+    """(B, width, E) s_0 rows of an evaluation batch: row b, position q = s_0 of problem b's own seed at its position q
+    (counted from its first real token), so a problem's greedy answer does not depend on its batch."""
+    p = model.transformer.wte.weight
+    table = torch.zeros(len(problems), width, model.config.n_embd, dtype=p.dtype, device=p.device)
+    new = width - max(prompt_lens, default=0)
+    for b, (prob, n) in enumerate(zip(problems, prompt_lens)):
+        table[b, :n + new] = seeded_state_tables(model, [seed_for(seed, "eval", prob.id)], n + new, device="cpu",
+                                                 dtype=torch.float32)[0]
+    return table
+
+
+# %% ../nbs/08_eval.ipynb #03a7dfc4
 @torch.no_grad()
 def greedy_completions(model, tokenizer, problems: Sequence[Problem], num_steps: int = 8, max_new_tokens: int = 256,
                        batch_size: int = 16, seed: int = 0, prompt_format: Optional[PromptFormat] = None, gate=None,
@@ -114,14 +130,8 @@ def greedy_completions(model, tokenizer, problems: Sequence[Problem], num_steps:
         idx = order[start:start + batch_size]
         chunk, rows = [problems[i] for i in idx], [encoded[i] for i in idx]
         ids, mask = (t.to(dev) for t in _left_pad(rows, pad))
-        table = None
-        if huginn:   # row b, position q = s_0 of the problem's own seed (positions count from its first real token)
-            dtype = base.transformer.wte.weight.dtype
-            table = torch.zeros(len(chunk), ids.shape[1] + max_new_tokens, base.config.n_embd, dtype=dtype, device=dev)
-            for b, (p, r) in enumerate(zip(chunk, rows)):
-                n = len(r) + max_new_tokens
-                table[b, :n] = seeded_state_tables(base, [seed_for(seed, "eval", p.id)], n, device="cpu",
-                                                   dtype=torch.float32)[0]
+        table = eval_state_table(base, chunk, [len(r) for r in rows], ids.shape[1] + max_new_tokens, seed) \
+            if huginn else None
         if gate is not None:
             host = HuginnHost(model, num_steps, state_table=table) if huginn else HFHost(model)
             ro = hybrid_rollout(model, gate, ids, mask, max_new_tokens, tracker=tracker, do_sample=False,
