@@ -6,14 +6,17 @@ Docs: https://lsrl.github.io/lsrl/memory.html.md"""
 
 # %% ../nbs/07a_memory.ipynb #97e64413
 from __future__ import annotations
+import weakref
 from typing import Callable, Optional
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 from .huginn import HuginnConfig
 
 # %% auto #0
-__all__ = ['GB', 'saved_tensor_bytes', 'activation_elements', 'activation_bytes', 'kv_cache_bytes', 'lora_params', 'weight_bytes',
-           'lsrl_update_memory']
+__all__ = ['GB', 'saved_tensor_bytes', 'TensorMemory', 'activation_elements', 'activation_bytes', 'kv_cache_bytes', 'lora_params',
+           'weight_bytes', 'lsrl_update_memory']
 
 # %% ../nbs/07a_memory.ipynb #93625a68
 def saved_tensor_bytes(fn: Callable, exclude=()) -> tuple:
@@ -26,6 +29,33 @@ def saved_tensor_bytes(fn: Callable, exclude=()) -> tuple:
         return t
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t): out = fn()
     return sum(seen.values()), out
+
+# %% ../nbs/07a_memory.ipynb #c49155c1
+class TensorMemory(TorchDispatchMode):
+    """Within `with TensorMemory() as m:`, the bytes of the tensors created there that are still alive (`m.live`) and
+    their peak (`m.peak`, `m.peak_mb`): what a phase allocates above what existed when it began, on any device. Views
+    and in-place results are not new memory; every operator is seen, the backward's included."""
+    def __enter__(self):
+        self.live, self.peak, self._sizes = 0, 0, {}
+        return super().__enter__()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        inputs = {t.untyped_storage().data_ptr() for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)}
+        for t in tree_leaves(out):
+            if not isinstance(t, torch.Tensor): continue
+            st = t.untyped_storage()
+            key, n = st.data_ptr(), st.nbytes()
+            if key in inputs or key in self._sizes or n == 0: continue
+            self._sizes[key] = n
+            self.live += n
+            self.peak = max(self.peak, self.live)
+            weakref.finalize(st, self._free, key)   # the storage's end, whenever it comes
+        return out
+
+    def _free(self, key): self.live -= self._sizes.pop(key, 0)
+    peak_mb = property(lambda self: self.peak / 2**20)
+
 
 # %% ../nbs/07a_memory.ipynb #c9072278
 def activation_elements(cfg: HuginnConfig, lora_r: int = 8) -> dict:

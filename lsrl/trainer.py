@@ -8,7 +8,7 @@ Docs: https://lsrl.github.io/lsrl/trainer.html.md"""
 from __future__ import annotations
 import hashlib, importlib.util, json, logging, math, os, random, shutil, time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -221,20 +221,26 @@ def all_gather_cat(t: torch.Tensor, world: int) -> torch.Tensor:
 class PhaseTimer:
     """Seconds per named phase: `with timer('collect'): ...`; `times` per name, `total` since creation. On a GPU
     (`device` cuda) a phase entered with `memory=True` also records its peak allocated MB in `peaks` (the peak counter
-    is reset as it starts, so only phases that never nest may ask)."""
-    def __init__(self, device: str = "cpu"):
-        self.times, self.peaks, self.start = {}, {}, time.perf_counter()
+    is reset as it starts, so only phases that never nest may ask). With a `probe` (a context factory whose object
+    has `peak_mb`, such as `lsrl.memory.TensorMemory`), those phases also record in `allocs` the MB their tensors held
+    at their peak above what existed when they began: a measure on any device, the CPU included (it costs time)."""
+    def __init__(self, device: str = "cpu", probe: Optional[Callable] = None):
+        self.times, self.peaks, self.allocs, self.start = {}, {}, {}, time.perf_counter()
         self.cuda = str(device).startswith("cuda") and torch.cuda.is_available()
+        self.probe = probe
 
     @contextmanager
     def __call__(self, name: str, memory: bool = False):
+        probe = self.probe() if memory and self.probe is not None else nullcontext()
         memory = memory and self.cuda
         if memory: torch.cuda.reset_peak_memory_stats()
         t = time.perf_counter()
-        try: yield
+        try:
+            with probe: yield
         finally:
             self.times[name] = self.times.get(name, 0.0) + time.perf_counter() - t
             if memory: self.peaks[name] = max(self.peaks.get(name, 0.0), torch.cuda.max_memory_allocated() / 2**20)
+            if hasattr(probe, "peak_mb"): self.allocs[name] = max(self.allocs.get(name, 0.0), probe.peak_mb)
 
     def run(self, name: str, fn: Callable, *args):
         "`fn(*args)` timed under `name`."
@@ -304,6 +310,7 @@ class Trainer:
             self.opt, lambda s: lr_factor(s, total_steps, cfg.lr_schedule, cfg.warmup_ratio))
         self.kl = AdaptiveKLController(cfg.beta, cfg.kl_target, cfg.k_beta, cfg.adaptive_kl)
         self.callbacks, self.update, self.history, self.stop_requested = list(callbacks), 0, [], False
+        self.memory_probe = None  # e.g. lsrl.memory.TensorMemory: alloc_mb_<phase> metrics, on the CPU too (slower)
         self.trainable = trainable_report(self.model, self.base_params)
         if self.gate is not None: self.trainable["gate_params"] = sum(p.numel() for p in self.gate.parameters())
         if self.rank == 0: cfg.public().save(self.run_dir / "config.toml")
@@ -554,7 +561,7 @@ def samples(self: Trainer, ro: Rollout) -> list:
 @patch
 def train_step(self: Trainer, update: int) -> tuple:
     "One update through its named phases; returns (metrics, the first prompt's samples)."
-    timer, lr = PhaseTimer(self.device), self.sched.get_last_lr()[0]
+    timer, lr = PhaseTimer(self.device, self.memory_probe), self.sched.get_last_lr()[0]
     with timer("collect", memory=True): batches = self.collect(update, timer)
     rollouts = [ro for ros in batches for ro in ros]
     with timer("advantages", memory=True): self.advantages(rollouts)
@@ -566,7 +573,8 @@ def train_step(self: Trainer, update: int) -> tuple:
         self.kl.update(kl)
         metrics, samples = self.metrics(update, batches, steps, kl, beta, lr), self.samples(rollouts[0])
     return (metrics | {f"time_{k}": v for k, v in timer.times.items()} | dict(time_total=timer.total)
-            | {f"peak_mb_{k}": v for k, v in timer.peaks.items()}), samples
+            | {f"peak_mb_{k}": v for k, v in timer.peaks.items()}
+            | {f"alloc_mb_{k}": v for k, v in timer.allocs.items()}), samples
 
 # %% ../nbs/07_trainer.ipynb #87b36e18
 SAMPLE_COLUMNS = ("update", "problem", "question", "gold", "final", "reward", "final_correct")
