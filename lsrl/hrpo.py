@@ -201,7 +201,9 @@ class HFHost:
     def new_cache(self, batch: int, length: int):
         from transformers import DynamicCache
         return DynamicCache()
-    def forward(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor, cache=None) -> Tensor:
+    def keep_rows(self, cache, rows: Tensor): cache.batch_select_indices(rows)
+    def forward(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor, cache=None, rows=None) -> Tensor:
+        "Logits of the rows given (all of the batch, or the rows `rows` the cache still holds)."
         out = self.model(inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
                          past_key_values=cache, use_cache=cache is not None)
         return out.logits
@@ -224,10 +226,13 @@ class HuginnHost:
     def new_cache(self, batch: int, length: int):
         from lsrl.huginn import HuginnCache
         return HuginnCache(capacity=length)
-    def forward(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor, cache=None) -> Tensor:
+    def keep_rows(self, cache, rows: Tensor): cache.keep_rows(rows)
+    def forward(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor, cache=None, rows=None) -> Tensor:
+        "Logits of the rows given: all of the batch, or the batch rows `rows` (those the cache still holds)."
         if self.state_table is None:
             raise ValueError("HuginnHost needs a state table: call prepare() or pass state_table=")
-        s0 = self.state_table.gather(1, position_ids[..., None].expand(-1, -1, self.state_table.shape[-1]))
+        table = self.state_table if rows is None else self.state_table[rows]
+        s0 = table.gather(1, position_ids[..., None].expand(-1, -1, table.shape[-1]))
         return self.model(input_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
                           num_steps=self.num_steps, input_states=s0, past_key_values=cache).logits
 
@@ -323,6 +328,10 @@ def hybrid_rollout(model, gate: HybridGate, input_ids: Tensor, attention_mask: O
     state = tracker.start(B, dev) if tracker is not None else None
     stops = torch.tensor(sorted(set(stop_tokens)), dtype=torch.long, device=dev)
     finished = torch.zeros(B, dtype=torch.bool, device=dev)
+    # finished rows leave the cached forward once they are a quarter of it, where that cannot change the other rows'
+    # draws (greedy, or one generator per row); their later steps are pad, computed from their last logits
+    can_drop = use_cache and (not do_sample or isinstance(generator, (list, tuple)))
+    rows = torch.arange(B, device=dev)  # the rows the cache holds
     seq, lat, think, am, im, bm, logps, cmask = [], [], [], [], [], [], [], []
     for t in range(max_new_tokens):
         p = sampling_probs(logits, temperature, top_k, top_p)
@@ -348,7 +357,13 @@ def hybrid_rollout(model, gate: HybridGate, input_ids: Tensor, attention_mask: O
         if last or finished.all(): break
         mask = torch.cat([mask, torch.ones(B, 1, dtype=mask.dtype, device=dev)], 1)
         pos = _positions(mask)
-        if use_cache: logits = host.forward(x[:, None], mask, pos[:, -1:], cache)[:, -1]
+        if can_drop and 4 * int(finished[rows].sum()) >= len(rows):
+            keep = (~finished[rows]).nonzero().squeeze(1)
+            host.keep_rows(cache, keep)
+            rows = rows[keep]
+        if use_cache:
+            step = host.forward(x[rows, None], mask[rows], pos[rows, -1:], cache, rows)[:, -1]
+            logits = logits.index_put((rows,), step)
         else:
             embeds.append(x[:, None])
             logits = host.forward(torch.cat(embeds, 1), mask, pos, None)[:, -1]
