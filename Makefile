@@ -80,6 +80,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/grader.py
 	OMP_NUM_THREADS=2 $(BIN)/python bench/hrpo_rollout.py
 	OMP_NUM_THREADS=2 $(BIN)/python bench/train_step.py
+	OMP_NUM_THREADS=2 $(BIN)/python bench/rollout.py
+	OMP_NUM_THREADS=2 $(BIN)/python bench/trl_step.py
+	OMP_NUM_THREADS=2 $(BIN)/python bench/memory_phases.py
 
 # Re-train the tiny models shipped in lsrl/assets: the Huginn (tiny) and the causal LM (tiny-causal)
 # (recipe: nbs/09_tiny.ipynb; about 70 + 10 minutes on 2 cores)
