@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from torch import Tensor
 from .answers import parse_number, numbers_equal, check_answer
-from .huginn import multinomial_rows
+from .huginn import multinomial_rows, unfinished_rows
 
 # %% auto #0
 __all__ = ['HybridGate', 'sampling_probs', 'project_probs', 'MarkerTracker', 'HFHost', 'HuginnHost', 'as_host', 'HybridRollout',
@@ -231,8 +231,8 @@ class HuginnHost:
         "Logits of the rows given: all of the batch, or the batch rows `rows` (those the cache still holds)."
         if self.state_table is None:
             raise ValueError("HuginnHost needs a state table: call prepare() or pass state_table=")
-        table = self.state_table if rows is None else self.state_table[rows]
-        s0 = table.gather(1, position_ids[..., None].expand(-1, -1, table.shape[-1]))
+        rows = torch.arange(len(embeds), device=position_ids.device) if rows is None else rows
+        s0 = self.state_table[rows[:, None], position_ids]   # only the positions fed are read
         return self.model(input_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
                           num_steps=self.num_steps, input_states=s0, past_key_values=cache).logits
 
@@ -357,8 +357,8 @@ def hybrid_rollout(model, gate: HybridGate, input_ids: Tensor, attention_mask: O
         if last or finished.all(): break
         mask = torch.cat([mask, torch.ones(B, 1, dtype=mask.dtype, device=dev)], 1)
         pos = _positions(mask)
-        if can_drop and 4 * int(finished[rows].sum()) >= len(rows):
-            keep = (~finished[rows]).nonzero().squeeze(1)
+        keep = unfinished_rows(finished[rows]) if can_drop else None
+        if keep is not None:
             host.keep_rows(cache, keep)
             rows = rows[keep]
         if use_cache:

@@ -22,10 +22,11 @@ from transformers.utils import ModelOutput
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'ASSISTANT_ROLE', 'HUGINN_CHAT_TEMPLATE', 'EXIT_THRESHOLDS', 'HuginnConfig', 'RMSNorm', 'rope_table',
            'apply_rope', 'lower_right_causal', 'causal_attention', 'Attention', 'GatedMLP', 'SandwichBlock',
-           'core_slot', 'HuginnCache', 'AttnContext', 'HuginnOutput', 'split_num_steps', 'HuginnForCausalLM',
-           'CheckpointError', 'resolve_checkpoint', 'load_checked_state_dict', 'render_chat', 'check_special_tokens',
-           'byte_tokenizer', 'load_tokenizer', 'apply_repetition_penalty', 'process_logits', 'multinomial_rows',
-           'ExitCriterion', 'Generation', 'stop_token_set', 'exit_checks', 'next_token', 'length_groups', 'left_padded']
+           'core_slot', 'HuginnCache', 'unfinished_rows', 'AttnContext', 'HuginnOutput', 'split_num_steps',
+           'HuginnForCausalLM', 'CheckpointError', 'resolve_checkpoint', 'load_checked_state_dict', 'render_chat',
+           'check_special_tokens', 'byte_tokenizer', 'load_tokenizer', 'apply_repetition_penalty', 'process_logits',
+           'multinomial_rows', 'ExitCriterion', 'Generation', 'stop_token_set', 'exit_checks', 'next_token',
+           'length_groups', 'left_padded']
 
 # %% ../nbs/01_huginn.ipynb #03f8fa41
 _ALIASES = {"hidden_size": "n_embd", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"}
@@ -358,6 +359,12 @@ def keep_rows(self: HuginnCache, rows: Tensor):
     "Keep only batch rows `rows` (in that order) of every slot, so rows that finished decoding stop costing work."
     for slot in self.k:
         self.k[slot], self.v[slot] = self.k[slot].index_select(0, rows), self.v[slot].index_select(0, rows)
+
+def unfinished_rows(done: Tensor) -> Optional[Tensor]:
+    """The indices of the rows of a batched decode still running, once the finished ones (`done`) are a quarter of it
+    or more, so dropping them pays for copying the cache; else None (keep the batch as it is)."""
+    if 4 * int(done.sum()) < len(done): return None
+    return (~done).nonzero().squeeze(1)
 
 
 # %% ../nbs/01_huginn.ipynb #c188b377
@@ -1071,11 +1078,12 @@ def generate(self: HuginnForCausalLM, input_ids: Tensor, num_steps=None, max_new
     # the other rows get: greedy or one generator per row, and s_0 from the table or the previous token.
     can_drop = (not do_sample or per_row) and (state_table is not None or warm_start is not None)
     rows = torch.arange(B, device=dev)  # the rows still in the batch, in the cache's order
+    gens = list(generator) if per_row else generator
 
     def states_for(start, n):  # s_0 of the new positions of `rows` (indexed by each row's own position when padded)
         if state_table is None: return None
         if rowpos is None: return state_table[rows, start:start + n]
-        return state_table[rows].gather(1, rowpos[rows, start:start + n, None].expand(-1, -1, state_table.shape[-1]))
+        return state_table[rows[:, None], rowpos[rows, start:start + n]]   # only those rows' positions are read
 
     def step(ids, s0, adaptive):  # one forward of `rows`: last logits, last raw state, steps run, criterion values
         n, am = ids.shape[1], None if mask is None else mask[rows]
@@ -1101,7 +1109,6 @@ def generate(self: HuginnForCausalLM, input_ids: Tensor, num_steps=None, max_new
     finished_at = torch.full((B,), N, dtype=torch.long, device=dev)
     for t in range(N):
         prev = torch.cat([input_ids, new[:, :t]], 1)[rows] if do_sample or repetition_penalty != 1.0 else None
-        gens = [generator[i] for i in rows.tolist()] if per_row else generator
         tok, lp = next_token(logits, prev, do_sample, temperature, top_k, top_p, min_p, repetition_penalty, gens)
         live = ~done[rows]
         tok = torch.where(live, tok, torch.full_like(tok, pad))
@@ -1114,10 +1121,11 @@ def generate(self: HuginnForCausalLM, input_ids: Tensor, num_steps=None, max_new
         if mask is not None:
             mask = torch.cat([mask, torch.ones(B, 1, dtype=torch.bool, device=dev)], 1)
             rowpos = torch.cat([rowpos, rowpos[:, -1:] + 1], 1)
-        if can_drop and 4 * int(done[rows].sum()) >= len(rows):
-            keep = (~done[rows]).nonzero().squeeze(1)
+        keep = unfinished_rows(done[rows]) if can_drop else None
+        if keep is not None:
             cache.keep_rows(keep)
             rows, tok, s_last = rows[keep], tok[keep], s_last[keep]
+            if per_row: gens = [gens[i] for i in keep.tolist()]
         if warm_start is not None: s0 = s_last if warm_start == "raw" else self.transformer.ln_f(s_last)
         else: s0 = states_for(P + t, 1)
         logits, s_last, used, vals = step(tok[:, None], s0, crit is not None)
