@@ -19,7 +19,7 @@ logging.getLogger("bitsandbytes.backends.cpu.ops").addFilter(
 
 # %% auto #0
 __all__ = ['CORE_LORA_TARGETS', 'ALL_BLOCK_LORA_TARGETS', 'QUANT_KINDS', 'add_core_lora', 'trainable_report', 'lora_targets_for',
-           'quantize_base']
+           'quantize_base', 'activation_checkpointing']
 
 # %% ../nbs/06b_adapters.ipynb #5dfe8f2b
 CORE_LORA_TARGETS = r"transformer\.core_block\.\d+\.(attn\.(Wqkv|proj)|mlp\.(fc|proj))"
@@ -29,7 +29,7 @@ def add_core_lora(model, r: int = 8, alpha: int = 16, dropout: float = 0.0, targ
     from peft import LoraConfig, get_peft_model
     cfg = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, bias="none")
     with warnings.catch_warnings():   # PEFT asks transformers a question it has deprecated: not the user's concern
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=".*is_activation_checkpointing.*", category=FutureWarning)
         return get_peft_model(model, cfg)
 
 def trainable_report(model, base_params: Optional[int] = None) -> dict:
@@ -82,3 +82,18 @@ def quantize_base(model: torch.nn.Module, kind: str = "int8", skip: Sequence[str
             if child.bias is not None: q.bias = torch.nn.Parameter(child.bias.data, requires_grad=False)
             setattr(parent, name, q)
     return model
+
+# %% ../nbs/06b_adapters.ipynb #5d034b29
+def activation_checkpointing(model, enable: bool = True):
+    "Turn activation checkpointing on (or off) in `model` (PEFT-wrapped or not): recompute, don't store; returns it."
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if not getattr(base, "supports_gradient_checkpointing", False):
+        raise ValueError(f"{type(base).__name__} does not support activation checkpointing; "
+                         "set activation_checkpointing=False")
+    if not enable:
+        base.activation_checkpointing_disable()
+        return model
+    base.activation_checkpointing_enable(activation_checkpointing_kwargs=dict(use_reentrant=False))
+    base.disable_input_require_grads()  # only reentrant checkpointing needs grad-requiring inputs
+    return model
+

@@ -8,6 +8,7 @@ Docs: https://lsrl.github.io/lsrl/huginn.html.md"""
 from __future__ import annotations
 import json, math, os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -16,6 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch, patch_to
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 from transformers import PretrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
@@ -433,7 +435,7 @@ class HuginnForCausalLM(PreTrainedModel):
     base_model_prefix = "transformer"
     _tied_weights_keys = {"lm_head.weight": "transformer.wte.weight"}
     _no_split_modules = ["SandwichBlock"]
-    supports_gradient_checkpointing = False
+    supports_gradient_checkpointing = True  # per core step: `activation_checkpointing_enable()`
 
     def __init__(self, config: HuginnConfig):
         super().__init__(config)
@@ -447,6 +449,7 @@ class HuginnForCausalLM(PreTrainedModel):
         self.register_buffer("freqs_cis", rope_table(config.head_dim, config.block_size, config.rope_base),
                              persistent=True)
         self.core_token_steps = 0  # core-block token-steps run so far (cost accounting for benchmarks)
+        self.gradient_checkpointing = False  # recompute each core step with gradient in the backward
         self.post_init()
 
     # -- what `post_init` calls: the weight init and the embedding accessors that tie the head -----------------
@@ -585,6 +588,16 @@ def sample_depth(self: HuginnForCausalLM, generator: Optional[torch.Generator] =
     p = int(torch.poisson(rate, generator=generator)) + 1
     return max(p - s, 0), min(p, s)
 
+# %% ../nbs/01_huginn.ipynb #6ebde229
+@patch
+def grad_core_step(self: HuginnForCausalLM, s: Tensor, e: Tensor, step: int, ctx: AttnContext) -> Tensor:
+    "A core step with gradient, recomputed in the backward (keeping only `s` and `e`) when checkpointing is on."
+    if not (self.gradient_checkpointing and self.training and torch.is_grad_enabled() and ctx.cache is None):
+        return self.core_step(s, e, step, ctx)
+    run = getattr(self, "_gradient_checkpointing_func", None) or partial(checkpoint, use_reentrant=False)
+    return run(self.core_step, s, e, step, ctx)
+
+
 # %% ../nbs/01_huginn.ipynb #7ba8ed94
 @patch
 def forward(self: HuginnForCausalLM, input_ids: Optional[Tensor] = None, num_steps=None,  # noqa: F811
@@ -624,7 +637,7 @@ def forward(self: HuginnForCausalLM, input_ids: Optional[Tensor] = None, num_ste
             s = self.core_step(s, e, i, ctx)
             if states is not None: states.append(s)
     for i in range(n_free, n_free + n_grad):
-        s = self.core_step(s, e, i, ctx)
+        s = self.grad_core_step(s, e, i, ctx)
         if states is not None: states.append(s)
     h = self.run_coda(s, ctx)
     hidden = self.transformer.ln_f(h)
