@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['LOSS_TYPES', 'k3_kl', 'aggregate', 'policy_loss', 'AdaptiveKLController', 'lr_factor']
+__all__ = ['LOSS_TYPES', 'k3_kl', 'aggregate', 'part_weight', 'policy_loss', 'AdaptiveKLController', 'lr_factor']
 
 # %% ../nbs/06a_losses.ipynb #36dd346a
 def k3_kl(logp: Tensor, ref_logp: Tensor) -> Tensor:
@@ -33,6 +33,14 @@ def aggregate(per_token: Tensor, mask: Tensor, loss_type: str, max_len: Optional
     if loss_type == "dr_grpo": return (per_token * m).sum() / (per_token.shape[0] * (max_len or per_token.shape[1]))
     if loss_type == "dapo": return (per_token * m).sum() / (n_tokens if n_tokens is not None else m.sum().clamp_min(1))
     raise ValueError(f"loss_type={loss_type!r}; choose one of {LOSS_TYPES}")
+
+# %% ../nbs/06a_losses.ipynb #db075e8e
+def part_weight(loss_type: str, part_mask: Tensor, whole_mask: Tensor) -> float:
+    "The factor that makes a part's aggregated loss (some rows of one group) sum with the other parts' to the group's."
+    if loss_type == "dapo": return 1.0
+    if loss_type == "bnpo": return float(part_mask.sum()) / max(1.0, float(whole_mask.sum()))
+    return part_mask.shape[0] / whole_mask.shape[0]
+
 
 # %% ../nbs/06a_losses.ipynb #e12aaa6b
 def policy_loss(logp: Tensor, old_logp: Tensor, adv: Tensor, mask: Tensor, ref_logp: Optional[Tensor] = None,

@@ -7,6 +7,7 @@ Docs: https://lsrl.github.io/lsrl/modes.html.md"""
 # %% ../nbs/06c_modes.ipynb #90486c81
 from __future__ import annotations
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -14,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 from .data import Problem
 from .grader import GradeRequest, GradeResult, SymbolicGrader, default_grader
 from .hrpo import (HFHost, HuginnHost, HybridGate, HybridRollout, MarkerTracker, hrpo_metrics, hrpo_param_groups,
@@ -25,7 +27,8 @@ from .rewards import outcome_reward, total_reward
 
 # %% auto #0
 __all__ = ['MODES', 'MODE_DEFAULTS', 'LSRL_RECIPE', 'HRPO_RECIPE', 'Rollout', 'register_mode', 'Mode', 'left_pad', 'stack_tables',
-           'fit', 'make_grader', 'OutcomeMode', 'sample_causal', 'completion_batch', 'LSRLMode', 'HRPOMode']
+           'fit', 'make_grader', 'OutcomeMode', 'sample_causal', 'completion_batch', 'token_logps', 'LSRLMode',
+           'HRPOMode']
 
 # %% ../nbs/06c_modes.ipynb #13c72dda
 @dataclass
@@ -45,6 +48,19 @@ class Rollout:
     adv: Optional[Tensor] = None
     ref: Optional[Tensor] = None
     old: Optional[Tensor] = None
+
+# %% ../nbs/06c_modes.ipynb #812b517f
+@patch
+def take_rows(self: Rollout, rows: Sequence[int]) -> Rollout:
+    "The trajectories `rows` of this rollout (and their tables, texts, grades, rewards, advantages, log-probs)."
+    rows = list(rows)
+    idx = torch.tensor(rows, dtype=torch.long)
+    t = lambda v: None if v is None else v[idx.to(v.device)]
+    items = lambda v: None if v is None else [v[i] for i in rows]
+    return Rollout(self.problem, self.prompt, t(self.completions), t(self.mask), t(self.logprobs), t(self.tables),
+                   items(self.snapshots), items(self.finals), None if self.hybrid is None else self.hybrid.select(rows),
+                   items(self.grades), t(self.rewards), t(self.adv), t(self.ref), t(self.old))
+
 
 # %% ../nbs/06c_modes.ipynb #18725d49
 MODES: dict = {}            # name -> Mode subclass
@@ -300,20 +316,38 @@ def completion_batch(rollouts: Sequence[Rollout]) -> tuple:
 def batch_logps(self: OutcomeMode, rollouts: Sequence[Rollout], grad: bool = True, reference: bool = False) -> list:
     """log p(completion tokens) at the sampling temperature, all rollouts in one forward: Huginn at depth r with each
     row's state table (gradients through the last b steps), or the causal LM. The reference is the same call with
-    the adapters disabled."""
-    tr, N = self.trainer, self.cfg.max_new_tokens
+    the adapters disabled. With `logit_chunk`, the head runs on the final hidden states in blocks (`token_logps`)."""
+    tr, N, chunk = self.trainer, self.cfg.max_new_tokens, self.cfg.logit_chunk
     seq, mask, comp, _ = completion_batch(rollouts)
-    pos = _positions(mask)
+    pos, C = _positions(mask), comp.shape[1]
+    kw = dict(logits_to_keep=1, output_hidden_states=True) if chunk else dict(logits_to_keep=C)
     with torch.set_grad_enabled(grad):
         if tr.huginn:
             tables = stack_tables([ro.tables for ro in rollouts])
             states = tables.gather(1, pos[..., None].expand(-1, -1, tables.shape[-1]))
             out = tr.model(input_ids=seq, num_steps=self.depth(grad), input_states=states,
-                           attention_mask=None if bool(mask.all()) else mask, logits_to_keep=comp.shape[1])
-        else: out = tr.model(input_ids=seq, attention_mask=mask.long(), position_ids=pos, logits_to_keep=comp.shape[1])
-        lg = out.logits.float() / self.cfg.temperature         # the positions that predict the completion only
-        lp = lg.gather(-1, comp[..., None]).squeeze(-1) - torch.logsumexp(lg, -1)
+                           attention_mask=None if bool(mask.all()) else mask, **kw)
+        else: out = tr.model(input_ids=seq, attention_mask=mask.long(), position_ids=pos, **kw)
+        if chunk:   # Huginn returns the head's input; Hugging Face models, every layer's output (the last normed)
+            h = out.hidden_states if tr.huginn else out.hidden_states[-1]
+            lp = token_logps(h[:, -C:], tr.model.get_output_embeddings(), comp, self.cfg.temperature, chunk)
+        else:
+            lg = out.logits.float() / self.cfg.temperature         # the positions that predict the completion only
+            lp = lg.gather(-1, comp[..., None]).squeeze(-1) - torch.logsumexp(lg, -1)
     return list(fit(lp, N).split([len(ro.completions) for ro in rollouts]))
+
+# %% ../nbs/06c_modes.ipynb #237483a2
+def token_logps(hidden: Tensor, head, targets: Tensor, temperature: float = 1.0, chunk: int = 0) -> Tensor:
+    """log p(`targets`) (B, C) at `temperature` from the final hidden states `hidden` (B, C, E) through `head`,
+    `chunk` positions at a time, each block's logits recomputed in the backward instead of kept (0: all at once)."""
+    def block(h: Tensor, y: Tensor) -> Tensor:
+        lg = head(h).float() / temperature
+        return lg.gather(-1, y[..., None]).squeeze(-1) - torch.logsumexp(lg, -1)
+    C = targets.shape[1]
+    if not chunk or chunk >= C: return block(hidden, targets)
+    run = partial(checkpoint, block, use_reentrant=False) if torch.is_grad_enabled() else block
+    return torch.cat([run(hidden[:, i:i + chunk], targets[:, i:i + chunk]) for i in range(0, C, chunk)], 1)
+
 
 # %% ../nbs/06c_modes.ipynb #23fa9902
 @register_mode
@@ -367,6 +401,14 @@ class HRPOMode(Mode):
                                generator=gen).to(trainer.device, emb.dtype)
         self.tracker = MarkerTracker(trainer.tokenizer, cfg.marker)
         self.grader = None
+
+    @classmethod
+    def check(cls, cfg) -> list:
+        out = super().check(cfg)
+        if getattr(cfg, "logit_chunk", 0):
+            out.append(f"logit_chunk={cfg.logit_chunk}: hrpo's replay takes the logits of every position at once; "
+                       "set logit_chunk=0 (activation_checkpointing and backward_rows do work in hrpo)")
+        return out
 
     def param_groups(self, lora: list) -> list:
         "LoRA, gate weights, gate biases and Lambda, each at its learning rate."

@@ -16,11 +16,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import torch
 from fastcore.basics import patch
-from .adapters import QUANT_KINDS, add_core_lora, lora_targets_for, quantize_base, trainable_report
+from .adapters import (QUANT_KINDS, activation_checkpointing, add_core_lora, lora_targets_for, quantize_base,
+                           trainable_report)
 from .config import Config, ConfigError, resolve_device
 from .data import Problem, PromptFormat
 from .huginn import CheckpointError, HuginnForCausalLM
-from .losses import LOSS_TYPES, AdaptiveKLController, lr_factor, policy_loss
+from .losses import LOSS_TYPES, AdaptiveKLController, lr_factor, part_weight, policy_loss
 from .models import (default_data, is_huginn_name, load_model_and_tokenizer, named_problems, seed_for,
                          stop_tokens)
 from .modes import MODE_DEFAULTS, MODES, OutcomeMode, Rollout, register_mode
@@ -31,9 +32,10 @@ _log = logging.getLogger("lsrl.trainer")
 # %% auto #0
 __all__ = ['TRACKER_EXTRAS', 'SECRET_FIELDS', 'SAMPLE_COLUMNS', 'TRACKERS', 'STATE_FORMAT', 'TrainConfig', 'report_backends',
            'report_problems', 'redact_url', 'dist_info', 'barrier', 'all_sum', 'all_gather_cat', 'PhaseTimer',
-           'context_length', 'token_budget', 'Trainer', 'zero_spread', 'batch_logps', 'group_diagnostics', 'lora_delta',
-           'peak_memory_mb', 'sample_rows', 'scalars', 'TensorBoardTracker', 'run_name', 'RunTracker', 'TrackioTracker',
-           'WandbTracker', 'make_trackers', 'save_state', 'load_state', 'load_legacy_state']
+           'context_length', 'token_budget', 'Trainer', 'zero_spread', 'backward_parts', 'merge_part_stats',
+           'batch_logps', 'group_diagnostics', 'lora_delta', 'peak_memory_mb', 'sample_rows', 'scalars',
+           'TensorBoardTracker', 'run_name', 'RunTracker', 'TrackioTracker', 'WandbTracker', 'make_trackers',
+           'save_state', 'load_state', 'load_legacy_state']
 
 # %% ../nbs/07_trainer.ipynb #c494bc6c
 @dataclass
@@ -70,6 +72,9 @@ class TrainConfig(Config):
     lora_dropout: float = 0.0                 # dropout on the LoRA input
     quantize: Optional[str] = None            # bitsandbytes base weights: int8 | nf4 (CPU or CUDA); None: as loaded
     int8: bool = False                        # the older spelling of quantize=int8 (still read)
+    activation_checkpointing: bool = False    # recompute each core step (HF: layer) in the backward: less memory
+    backward_rows: int = 0                    # trajectories per policy forward + backward (0: the whole micro-batch)
+    logit_chunk: int = 0                      # completion positions per head + log-softmax block (0: all at once)
     temperature: Optional[float] = None       # sampling temperature of the rollouts (> 0)
     top_p: Optional[float] = None             # nucleus sampling (1 = off)
     top_k: Optional[int] = None               # top-k sampling (0 = off)
@@ -154,6 +159,8 @@ def problems(self: TrainConfig) -> list:
     if self.updates < 0 or self.checkpoint_every < 1: out.append("updates must be >= 0 and checkpoint_every >= 1")
     if self.quantize not in (None, *QUANT_KINDS):
         out.append(f"quantize={self.quantize!r}: choose one of {', '.join(QUANT_KINDS)} (or none)")
+    if self.backward_rows < 0 or self.logit_chunk < 0:
+        out.append(f"backward_rows={self.backward_rows}, logit_chunk={self.logit_chunk}: use 0 (off) or a size >= 1")
     if self.keep_last < 0: out.append(f"keep_last={self.keep_last}: keep the newest N >= 1 checkpoints, or 0 for all")
     if self.grader not in ("auto", "symbolic", "nano"):
         out.append(f"grader={self.grader!r}: use auto, symbolic or nano")
@@ -295,6 +302,7 @@ class Trainer:
         targets = lora_targets_for(model, cfg.lora_targets)
         if cfg.quantize: model = quantize_base(model, cfg.quantize).to(self.device)   # quantised as the weights move
         self.model = add_core_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, targets).to(self.device)
+        if cfg.activation_checkpointing: activation_checkpointing(self.model)
         self.stop_tokens = stop_tokens(model, tokenizer)
         self.problems = list(problems) if problems is not None else named_problems(cfg.data, cfg.train_size, cfg.seed)
         self.prompt_format = PromptFormat()
@@ -382,6 +390,29 @@ def learning_rollouts(self: Trainer, rollouts: Sequence[Rollout]) -> list:
     if not self.cfg.skip_zero_spread: return list(rollouts)
     return [ro for ro in rollouts if not bool(zero_spread(ro.rewards, len(ro.rewards))[0])]
 
+# %% ../nbs/07_trainer.ipynb #bp0a1c2e
+def backward_parts(rollouts: Sequence[Rollout], rows: int = 0) -> list:
+    """A micro-batch's forward + backward passes, each a list of (rollout index, its trajectories in this pass) with at
+    most `rows` trajectories (0: one pass over all): whole rollouts share a pass while they fit, larger ones are cut."""
+    if not rows: return [list(enumerate(rollouts))]
+    passes, cur, n = [], [], 0
+    for j, ro in enumerate(rollouts):
+        G = len(ro.completions)
+        if cur and n + min(G, rows) > rows: passes, cur, n = passes + [cur], [], 0
+        if G <= rows: cur, n = cur + [(j, ro)], n + G
+        else: passes += [[(j, ro.take_rows(range(i, min(i + rows, G))))] for i in range(0, G, rows)]
+    return passes + [cur] if cur else passes
+
+def merge_part_stats(parts: Sequence[tuple]) -> dict:
+    """One rollout's loss and statistics from its parts' [(mask, stats)]: losses summed, the KL's sequence mean
+    weighted by rows, the token means by tokens."""
+    if len(parts) == 1: return parts[0][1]
+    rows, tokens = sum(m.shape[0] for m, _ in parts), max(1.0, sum(float(m.sum()) for m, _ in parts))
+    out = dict(loss=sum(s["loss"] for _, s in parts), kl=sum(s["kl"] * m.shape[0] for m, s in parts) / rows)
+    return out | {k: sum(s[k] * float(m.sum()) for m, s in parts) / tokens
+                  for k in ("kl_token_mean", "clip_low", "clip_high")}
+
+
 # %% ../nbs/07_trainer.ipynb #40749bf4
 def batch_logps(mode, rollouts: Sequence[Rollout], grad: bool = True, reference: bool = False) -> list:
     "Each rollout's log-probs from one `mode.batch_logps` call (or, for a stand-in with only `logps`, one call each)."
@@ -403,32 +434,22 @@ def split_micro_batches(self: Trainer, rollouts: Sequence[Rollout], size: Option
 
 @patch
 def reference(self: Trainer, rollouts: Sequence[Rollout], size: Optional[int] = None):
-    """Reference log-probs (adapters disabled) and, when num_iterations > 1, the old policy's, without gradients: one
-    forward per micro-batch (of `size` rollouts)."""
+    """Reference log-probs (adapters disabled) and, when num_iterations > 1, the old policy's, without gradients: per
+    micro-batch (of `size` rollouts), one forward per pass the backward will take."""
     self.model.eval()
     with torch.no_grad():
         for ros in self.split_micro_batches(rollouts, size):
-            with self.model.disable_adapter(): refs = batch_logps(self.mode, ros, grad=False, reference=True)
-            olds = batch_logps(self.mode, ros, grad=False) if self.cfg.num_iterations > 1 else [None] * len(ros)
-            for ro, ref, old in zip(ros, refs, olds): ro.ref, ro.old = ref, old
+            refs, olds = [[] for _ in ros], [[] for _ in ros]
+            for part in backward_parts(ros, self.cfg.backward_rows):   # the backward's passes: the same numbers
+                subs = [ro for _, ro in part]
+                with self.model.disable_adapter(): ref = batch_logps(self.mode, subs, grad=False, reference=True)
+                old = batch_logps(self.mode, subs, grad=False) if self.cfg.num_iterations > 1 else [None] * len(subs)
+                for (j, _), a, b in zip(part, ref, old): refs[j], olds[j] = refs[j] + [a], olds[j] + [b]
+            for ro, a, b in zip(ros, refs, olds):
+                ro.ref = a[0] if len(a) == 1 else torch.cat(a)
+                ro.old = None if b[0] is None else b[0] if len(b) == 1 else torch.cat(b)
 
 # %% ../nbs/07_trainer.ipynb #9287461b
-@patch
-def accumulate(self: Trainer, rollouts: Sequence[Rollout], n_tokens: float, scale: float) -> list:
-    """Backward of one micro-batch's policy loss (gradient accumulation): one forward over its rollouts, each
-    rollout's loss as `policy_loss` defines it, summed. Returns each rollout's loss, KL and clip fractions."""
-    cfg, total, logs = self.cfg, 0.0, []
-    for ro, logp in zip(rollouts, batch_logps(self.mode, rollouts)):
-        old = ro.old if ro.old is not None else logp.detach()
-        loss, stats = policy_loss(logp, old, ro.adv, ro.mask, ro.ref, self.kl.beta, cfg.epsilon, cfg.epsilon_high,
-                                  cfg.loss_type, max_len=cfg.max_new_tokens, n_tokens=n_tokens,
-                                  kl_ratio_weighted=cfg.kl_ratio_weighted)
-        loss = loss * scale
-        total = total + loss
-        logs.append(dict(loss=loss.item(), **stats))
-    if torch.is_tensor(total) and total.requires_grad and torch.isfinite(total): total.backward()
-    return logs
-
 @patch
 def clip_gradients(self: Trainer) -> float:
     "Average gradients across processes, then clip to `max_grad_norm`; returns the norm before clipping."
@@ -439,6 +460,26 @@ def clip_gradients(self: Trainer) -> float:
             dist.all_reduce(p.grad)
             p.grad /= self.world
     return torch.nn.utils.clip_grad_norm_(self.params, self.cfg.max_grad_norm).item()
+
+# %% ../nbs/07_trainer.ipynb #b099f925
+@patch
+def accumulate(self: Trainer, rollouts: Sequence[Rollout], n_tokens: float, scale: float) -> list:
+    "Backward of one micro-batch's policy loss (gradient accumulation), in passes of `backward_rows` trajectories."
+    cfg, logs = self.cfg, [[] for _ in rollouts]
+    for part in backward_parts(rollouts, cfg.backward_rows):
+        total = 0.0
+        for (j, ro), logp in zip(part, batch_logps(self.mode, [ro for _, ro in part])):
+            old = ro.old if ro.old is not None else logp.detach()
+            loss, stats = policy_loss(logp, old, ro.adv, ro.mask, ro.ref, self.kl.beta, cfg.epsilon,
+                                      cfg.epsilon_high, cfg.loss_type, max_len=cfg.max_new_tokens, n_tokens=n_tokens,
+                                      kl_ratio_weighted=cfg.kl_ratio_weighted)
+            if ro is not rollouts[j]: loss = loss * part_weight(cfg.loss_type, ro.mask, rollouts[j].mask)
+            loss = loss * scale
+            total = total + loss
+            logs[j].append((ro.mask, dict(loss=loss.item(), **stats)))
+        if torch.is_tensor(total) and total.requires_grad and torch.isfinite(total): total.backward()
+    return [merge_part_stats(parts) for parts in logs]
+
 
 # %% ../nbs/07_trainer.ipynb #4c609fc2
 @patch

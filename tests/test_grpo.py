@@ -227,3 +227,31 @@ def test_hrpo_default_budget_is_capped_on_a_causal_lm(tmp_path):
     longest = max(len(tr.prompt_format.encode(p, tr.tokenizer)) for p in tr.problems)
     assert cfg.max_new_tokens == 1024 and tr.cfg.max_new_tokens == ctx - longest
     assert m["skipped_nonfinite"] == 0 and math.isfinite(m["hidden_ratio_hrpo"])
+
+
+def _spread_rewards(tr):
+    "Every group's rewards 1, 0, 1, ... (whatever the tiny model wrote), so each update has a gradient to compare."
+    score = tr.mode.score
+    def scored(rollouts):
+        score(rollouts)
+        for ro in rollouts: ro.rewards = torch.tensor([float(g % 2 == 0) for g in range(len(ro.rewards))],
+                                                      dtype=torch.float64)
+    tr.mode.score = scored
+    return tr
+
+
+@pytest.mark.parametrize("mode,model", [("outcome", "tiny-random"), ("lsrl", "tiny-random"), ("hrpo", "tiny-random"),
+                                        ("outcome", "tiny-causal")])
+def test_memory_settings_change_memory_not_the_update(tmp_path, mode, model):
+    "Checkpointed core steps (or layers), the backward one trajectory at a time and the head in blocks of 2 positions."
+    cfg = TrainConfig(**{**TINY, "model": model, "lr": None if mode == "hrpo" else 1e-3}, mode=mode, updates=2)
+    lean_cfg = cfg.replace(activation_checkpointing=True, backward_rows=1, logit_chunk=0 if mode == "hrpo" else 2)
+    plain, lean = (_spread_rewards(Trainer(c, tmp_path / n)) for c, n in ((cfg, "plain"), (lean_cfg, "lean")))
+    assert lean.model.get_base_model().is_activation_checkpointing
+    assert not plain.model.get_base_model().is_activation_checkpointing
+    a, b = plain.train(), lean.train()
+    for ma, mb in zip(a, b):
+        assert ma["completion_len"] == mb["completion_len"] and ma["reward_mean"] == mb["reward_mean"]
+        for k in ("loss", "kl", "grad_norm", "clip_low"):
+            assert math.isclose(ma[k], mb[k], rel_tol=1e-4, abs_tol=1e-7), (k, ma[k], mb[k])
+        assert ma["grad_norm"] > 0
