@@ -15,8 +15,8 @@ from torch.utils._pytree import tree_leaves
 from .huginn import HuginnConfig
 
 # %% auto #0
-__all__ = ['GB', 'saved_tensor_bytes', 'TensorMemory', 'activation_elements', 'activation_bytes', 'kv_cache_bytes', 'lora_params',
-           'weight_bytes', 'lsrl_update_memory']
+__all__ = ['GB', 'saved_tensor_bytes', 'TensorMemory', 'activation_elements', 'activation_bytes', 'optimise_bytes',
+           'kv_cache_bytes', 'lora_params', 'weight_bytes', 'lsrl_update_memory', 'fit_update_memory']
 
 # %% ../nbs/07a_memory.ipynb #93625a68
 def saved_tensor_bytes(fn: Callable, exclude=()) -> tuple:
@@ -74,6 +74,22 @@ def activation_bytes(cfg: HuginnConfig, tokens: int, grad_steps: int, dtype_byte
     fp32_model = cfg.n_embd if dtype_bytes == 4 else 0   # in fp32 the final norm's cast is its input: one E fewer
     return tokens * (grad_steps * per(a["core_step"]) + per(a["coda"]) + per(a["head"]) - 4 * fp32_model)
 
+# %% ../nbs/07a_memory.ipynb #7ad889d6
+def optimise_bytes(cfg: HuginnConfig, rows: int, positions: int, completion: int, grad_steps: int,
+                   dtype_bytes: int = 2, lora_r: int = 8, activation_checkpointing: bool = False,
+                   logit_chunk: Optional[int] = None) -> int:
+    """Peak bytes of one backward pass over `rows` x `positions` tokens (`completion` of them through the head), with
+    gradient through `grad_steps` core steps: activations plus the logits with their fp32 log-softmax and gradient."""
+    T = rows * positions
+    logits = rows * min(completion, logit_chunk or completion) * cfg.vocab_size * 16   # measured: 16 bytes a logit
+    if not activation_checkpointing: return activation_bytes(cfg, T, grad_steps, dtype_bytes, lora_r) + logits
+    a = activation_elements(cfg, lora_r)["core_step"]
+    inputs = T * (grad_steps + 1) * cfg.n_embd * dtype_bytes        # every checkpointed step's s, and e once
+    top = activation_bytes(cfg, T, 0, dtype_bytes, lora_r)           # the coda and the head
+    step = T * (a[0] * dtype_bytes + a[1] * 4 + 4 * cfg.intermediate_size * dtype_bytes)  # and its MLP's gradients
+    return inputs + max(top + logits, step)
+
+
 # %% ../nbs/07a_memory.ipynb #d6b4e8e0
 def kv_cache_bytes(cfg: HuginnConfig, rows: int, positions: int, num_steps: int, dtype_bytes: int = 2) -> int:
     "Keys and values of every slot (prelude, each core step, coda) for `rows` x `positions` tokens."
@@ -97,29 +113,48 @@ def weight_bytes(cfg: HuginnConfig, dtype_bytes: int = 2, int8: bool = False) ->
 # %% ../nbs/07a_memory.ipynb #0f735239
 GB = 2**30
 
-def lsrl_update_memory(cfg: HuginnConfig = None, num_steps: int = 8, group_size: int = 8, prompt_len: int = 128,
-                       new_tokens: int = 256, backprop_depth: Optional[int] = None, lora_r: int = 8,
-                       dtype_bytes: int = 2, int8: bool = False, checkpoint_core: bool = False,
-                       logit_chunk: Optional[int] = None, loss_chunks: int = 1) -> dict:
-    "GiB per term and per phase of one LSRL update of one prompt (defaults: the paper's setting on Huginn-0125)."
+def lsrl_update_memory(cfg: HuginnConfig = None, num_steps: int = 8, group_size: int = 8, prompts: int = 1,
+                       prompt_len: int = 128, new_tokens: int = 256, backprop_depth: Optional[int] = None,
+                       lora_r: int = 8, dtype_bytes: int = 2, int8: bool = False,
+                       activation_checkpointing: bool = False, logit_chunk: Optional[int] = None,
+                       rollout_rows: Optional[int] = None, backward_rows: Optional[int] = None,
+                       snapshots: bool = True) -> dict:
+    """GiB per term and per phase of one micro-batch of `prompts` prompts of an LSRL update (`snapshots=False`: an
+    outcome update); defaults: the paper's setting on Huginn-0125, one prompt."""
     cfg = cfg or HuginnConfig.huginn_0125()
     r, G, P, N = num_steps, group_size, prompt_len, new_tokens
     b = r if backprop_depth is None else backprop_depth
-    T, E, V = P + N, cfg.n_embd, cfg.vocab_size
+    T, rows = P + N, prompts * G
     weights, adapters = weight_bytes(cfg, dtype_bytes, int8), 16 * lora_params(cfg, lora_r)
-    rollout = kv_cache_bytes(cfg, G, T, r, dtype_bytes)
-    snapshots = kv_cache_bytes(cfg, G, P, r, dtype_bytes) + sum(kv_cache_bytes(cfg, G, N, k, dtype_bytes)
-                                                                for k in range(1, r + 1))
-    rows = G / loss_chunks                                      # trajectories in one backward
-    if checkpoint_core:   # each core step's input kept, one step's activations live at a time
-        acts = rows * T * (b * E * dtype_bytes) + activation_bytes(cfg, int(rows * T), 1, dtype_bytes, lora_r)
-    else: acts = activation_bytes(cfg, int(rows * T), b, dtype_bytes, lora_r)
-    logit_tokens = rows * (min(N, logit_chunk) if logit_chunk else N)
-    logits = logit_tokens * V * (dtype_bytes + 4 + 4)        # logits, fp32 log-softmax, its gradient
-    optimise = acts + logits
+    sampled = min(rows, max(G, (rollout_rows or rows) // G * G))     # rows per rollout call: whole groups
+    rollout = kv_cache_bytes(cfg, sampled, T, r, dtype_bytes)
+    snapshots = snapshots and kv_cache_bytes(cfg, sampled, P, r, dtype_bytes) + sum(
+        kv_cache_bytes(cfg, sampled, N, k, dtype_bytes) for k in range(1, r + 1))
+    rows = min(rows, backward_rows or rows)                          # trajectories in one backward pass
+    logits = optimise_bytes(cfg, rows, 0, N, b, dtype_bytes, lora_r, logit_chunk=logit_chunk)
+    optimise = optimise_bytes(cfg, rows, T, N, b, dtype_bytes, lora_r, activation_checkpointing, logit_chunk)
+    acts = optimise - logits
     terms = dict(weights=weights, lora_adam=adapters, kv_rollout=rollout, kv_snapshots=snapshots,
                  activations=acts, logits=logits)
     phases = dict(rollout=rollout, snapshots=snapshots, optimise=optimise)
     peak = weights + adapters + max(phases.values())
-    return {k: round(v / GB, 2) for k, v in (terms | {f"phase_{k}": v for k, v in phases.items()}
-                                              | dict(peak=peak)).items()}
+    return {k: v / GB for k, v in (terms | {f"phase_{k}": v for k, v in phases.items()} | dict(peak=peak)).items()}
+
+# %% ../nbs/07a_memory.ipynb #2029cdd5
+def fit_update_memory(budget_gib: float, **setting) -> Optional[dict]:
+    """The `rollout_rows`, `backward_rows` and `activation_checkpointing` that bring `lsrl_update_memory(**setting)`
+    within `budget_gib` with the largest passes (see above), and the peak they give; None when nothing fits."""
+    G, rows = setting.get("group_size", 8), setting.get("prompts", 1) * setting.get("group_size", 8)
+    at = lambda **kw: lsrl_update_memory(**setting | kw)
+    base = at()["weights"] + at()["lora_adam"]
+    sampled = next((k * G for k in range(rows // G, 0, -1)
+                    if base + max(at(rollout_rows=k * G)[p] for p in ("phase_rollout", "phase_snapshots"))
+                    <= budget_gib), None)
+    if sampled is None: return None
+    for ckpt in (False, True):
+        for n in range(rows, 0 if ckpt else min(G, rows) - 1, -1):
+            if base + at(backward_rows=n, activation_checkpointing=ckpt)["phase_optimise"] <= budget_gib:
+                fit = dict(rollout_rows=sampled, backward_rows=n, activation_checkpointing=ckpt)
+                return fit | dict(peak=at(**fit)["peak"])
+    return None
+

@@ -22,6 +22,7 @@ from .config import Config, ConfigError, resolve_device
 from .data import Problem, PromptFormat
 from .huginn import CheckpointError, HuginnForCausalLM
 from .losses import LOSS_TYPES, AdaptiveKLController, lr_factor, part_weight, policy_loss
+from .memory import fit_update_memory, lsrl_update_memory
 from .models import (default_data, is_huginn_name, load_model_and_tokenizer, named_problems, seed_for,
                          stop_tokens)
 from .modes import MODE_DEFAULTS, MODES, OutcomeMode, Rollout, register_mode
@@ -32,9 +33,9 @@ _log = logging.getLogger("lsrl.trainer")
 # %% auto #0
 __all__ = ['TRACKER_EXTRAS', 'SECRET_FIELDS', 'SAMPLE_COLUMNS', 'TRACKERS', 'STATE_FORMAT', 'TrainConfig', 'report_backends',
            'report_problems', 'redact_url', 'dist_info', 'barrier', 'all_sum', 'all_gather_cat', 'PhaseTimer',
-           'context_length', 'token_budget', 'Trainer', 'zero_spread', 'backward_parts', 'merge_part_stats',
-           'batch_logps', 'group_diagnostics', 'lora_delta', 'peak_memory_mb', 'sample_rows', 'scalars',
-           'TensorBoardTracker', 'run_name', 'RunTracker', 'TrackioTracker', 'WandbTracker', 'make_trackers',
+           'context_length', 'token_budget', 'Trainer', 'device_memory_gib', 'zero_spread', 'backward_parts',
+           'merge_part_stats', 'batch_logps', 'group_diagnostics', 'lora_delta', 'peak_memory_mb', 'sample_rows',
+           'scalars', 'TensorBoardTracker', 'run_name', 'RunTracker', 'TrackioTracker', 'WandbTracker', 'make_trackers',
            'save_state', 'load_state', 'load_legacy_state']
 
 # %% ../nbs/07_trainer.ipynb #c494bc6c
@@ -72,9 +73,11 @@ class TrainConfig(Config):
     lora_dropout: float = 0.0                 # dropout on the LoRA input
     quantize: Optional[str] = None            # bitsandbytes base weights: int8 | nf4 (CPU or CUDA); None: as loaded
     int8: bool = False                        # the older spelling of quantize=int8 (still read)
+    rollout_rows: int = 0                     # trajectories per rollout call, whole groups (0: the whole micro-batch)
     activation_checkpointing: bool = False    # recompute each core step (HF: layer) in the backward: less memory
     backward_rows: int = 0                    # trajectories per policy forward + backward (0: the whole micro-batch)
     logit_chunk: int = 0                      # completion positions per head + log-softmax block (0: all at once)
+    memory_gb: Optional[float] = None         # Huginn: fit the three above to this (None: a GPU's memory; CPU: off)
     temperature: Optional[float] = None       # sampling temperature of the rollouts (> 0)
     top_p: Optional[float] = None             # nucleus sampling (1 = off)
     top_k: Optional[int] = None               # top-k sampling (0 = off)
@@ -161,6 +164,11 @@ def problems(self: TrainConfig) -> list:
         out.append(f"quantize={self.quantize!r}: choose one of {', '.join(QUANT_KINDS)} (or none)")
     if self.backward_rows < 0 or self.logit_chunk < 0:
         out.append(f"backward_rows={self.backward_rows}, logit_chunk={self.logit_chunk}: use 0 (off) or a size >= 1")
+    if self.rollout_rows and not self.rollout_rows >= self.group_size:
+        out.append(f"rollout_rows={self.rollout_rows}: a group rolls out together; use 0 or >= group_size "
+                   f"({self.group_size})")
+    if self.memory_gb is not None and not self.memory_gb > 0:
+        out.append(f"memory_gb={self.memory_gb}: give the GiB an update may use (> 0), or leave it unset")
     if self.keep_last < 0: out.append(f"keep_last={self.keep_last}: keep the newest N >= 1 checkpoints, or 0 for all")
     if self.grader not in ("auto", "symbolic", "nano"):
         out.append(f"grader={self.grader!r}: use auto, symbolic or nano")
@@ -302,13 +310,14 @@ class Trainer:
         targets = lora_targets_for(model, cfg.lora_targets)
         if cfg.quantize: model = quantize_base(model, cfg.quantize).to(self.device)   # quantised as the weights move
         self.model = add_core_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, targets).to(self.device)
-        if cfg.activation_checkpointing: activation_checkpointing(self.model)
         self.stop_tokens = stop_tokens(model, tokenizer)
         self.problems = list(problems) if problems is not None else named_problems(cfg.data, cfg.train_size, cfg.seed)
         self.prompt_format = PromptFormat()
-        longest = max((len(self.prompt_format.encode(p, tokenizer)) for p in self.problems), default=0)
-        budget = token_budget(model, cfg.max_new_tokens, longest)
+        self.longest_prompt = max((len(self.prompt_format.encode(p, tokenizer)) for p in self.problems), default=0)
+        budget = token_budget(model, cfg.max_new_tokens, self.longest_prompt)
         if budget != cfg.max_new_tokens: self.cfg = cfg = cfg.replace(max_new_tokens=budget)  # config.toml records it
+        if self.huginn and issubclass(mode_cls, OutcomeMode): self.cfg = cfg = self.fit_memory()  # and these
+        if cfg.activation_checkpointing: activation_checkpointing(self.model)
         self.mode = mode_cls(self, grader)
         groups = self.mode.param_groups([p for p in self.model.parameters() if p.requires_grad])
         self.params = [p for g in groups for p in g["params"]]
@@ -333,6 +342,50 @@ class Trainer:
         "The grader scoring the rollouts (None in modes that score without one)."
         return getattr(self.mode, "grader", None)
 
+# %% ../nbs/07_trainer.ipynb #38f69d5b
+def device_memory_gib(device: str) -> Optional[float]:
+    "The GiB this process may hold on a CUDA `device` (free memory plus what it holds already); None on the CPU."
+    if not str(device).startswith("cuda") or not torch.cuda.is_available(): return None
+    free, _ = torch.cuda.mem_get_info(torch.device(device))
+    return (free + torch.cuda.memory_allocated(device)) / 2**30
+
+@patch
+def update_memory(self: Trainer, **settings) -> dict:
+    "`lsrl_update_memory` of one micro-batch of this trainer's update (its Huginn, config and longest prompt)."
+    cfg, base = self.cfg, self.model.get_base_model()
+    setting = dict(cfg=base.config, num_steps=cfg.num_steps, group_size=cfg.group_size,
+                   prompts=cfg.prompts_per_update // (self.world * cfg.micro_batches), prompt_len=self.longest_prompt,
+                   new_tokens=cfg.max_new_tokens, backprop_depth=cfg.backprop_depth, lora_r=cfg.lora_r,
+                   dtype_bytes=base.get_input_embeddings().weight.element_size(), int8=cfg.quantize is not None,
+                   activation_checkpointing=cfg.activation_checkpointing, logit_chunk=cfg.logit_chunk or None,
+                   rollout_rows=cfg.rollout_rows or None, backward_rows=cfg.backward_rows or None,
+                   snapshots=cfg.mode == "lsrl")
+    return setting | settings
+
+@patch
+def fit_memory(self: Trainer) -> TrainConfig:
+    "The config, with rollout_rows / backward_rows / activation_checkpointing chosen when the update would not fit."
+    cfg = self.cfg
+    budget = cfg.memory_gb if cfg.memory_gb is not None else device_memory_gib(self.device)
+    if budget is None: return cfg
+    setting = self.update_memory()
+    need = lsrl_update_memory(**setting)["peak"]
+    if need <= budget: return cfg
+    say = f"memory: one update needs about {need:.1f} GiB by lsrl.memory's model and {budget:.1f} GiB are available"
+    if cfg.rollout_rows or cfg.backward_rows or cfg.activation_checkpointing:
+        _log.warning(f"{say}; rollout_rows, backward_rows and activation_checkpointing are kept as the config "
+                     "sets them")
+        return cfg
+    fit = fit_update_memory(budget, **setting)
+    if fit is None:
+        raise ConfigError(f"{say}, and no rollout_rows / backward_rows / activation checkpointing bring it under: use "
+                          "quantize='int8', a smaller group_size or max_new_tokens, or more micro_batches")
+    chosen = {k: v for k, v in fit.items() if k != "peak"}
+    _log.info(f"{say}: " + ", ".join(f"{k}={v}" for k, v in chosen.items()) + f" bring it to {fit['peak']:.1f} GiB "
+              "(the same samples and gradients; set them, or memory_gb, to choose)")
+    return cfg.replace(**chosen)
+
+
 # %% ../nbs/07_trainer.ipynb #e744bdf9
 @patch
 def prompts_for(self: Trainer, update: int) -> list:
@@ -350,13 +403,16 @@ def prompts_for(self: Trainer, update: int) -> list:
 @patch
 def collect(self: Trainer, update: int, timer: PhaseTimer) -> list:
     """Roll out every micro-batch of the update's prompts, each in one `Mode.rollouts` call (a list of `Rollout`,
-    one per problem); each is scored while the next rolls out."""
+    one per problem), or in calls of `rollout_rows` trajectories; each is scored while the next rolls out."""
     problems = self.prompts_for(update)
     per = len(problems) // self.cfg.micro_batches
+    call = max(1, self.cfg.rollout_rows // self.cfg.group_size) if self.cfg.rollout_rows else per
     batches, pending = [], []
     with ThreadPoolExecutor(max_workers=1) as pool:
         for i in range(self.cfg.micro_batches):
-            with timer("rollout"): ros = self.mode.rollouts(problems[i * per:(i + 1) * per], update)
+            mine = problems[i * per:(i + 1) * per]
+            with timer("rollout"):
+                ros = [ro for j in range(0, len(mine), call) for ro in self.mode.rollouts(mine[j:j + call], update)]
             pending.append(pool.submit(timer.run, "grading", self.mode.score, ros))
             batches.append(ros)
         with timer("grading_wait"):

@@ -243,9 +243,11 @@ def _spread_rewards(tr):
 @pytest.mark.parametrize("mode,model", [("outcome", "tiny-random"), ("lsrl", "tiny-random"), ("hrpo", "tiny-random"),
                                         ("outcome", "tiny-causal")])
 def test_memory_settings_change_memory_not_the_update(tmp_path, mode, model):
-    "Checkpointed core steps (or layers), the backward one trajectory at a time and the head in blocks of 2 positions."
+    """Rollouts one group per call, checkpointed core steps (or layers), the backward one trajectory at a time and the
+    head in blocks of 2 positions."""
     cfg = TrainConfig(**{**TINY, "model": model, "lr": None if mode == "hrpo" else 1e-3}, mode=mode, updates=2)
-    lean_cfg = cfg.replace(activation_checkpointing=True, backward_rows=1, logit_chunk=0 if mode == "hrpo" else 2)
+    lean_cfg = cfg.replace(activation_checkpointing=True, backward_rows=1, logit_chunk=0 if mode == "hrpo" else 2,
+                           rollout_rows=2)
     plain, lean = (_spread_rewards(Trainer(c, tmp_path / n)) for c, n in ((cfg, "plain"), (lean_cfg, "lean")))
     assert lean.model.get_base_model().is_activation_checkpointing
     assert not plain.model.get_base_model().is_activation_checkpointing
@@ -255,3 +257,19 @@ def test_memory_settings_change_memory_not_the_update(tmp_path, mode, model):
         for k in ("loss", "kl", "grad_norm", "clip_low"):
             assert math.isclose(ma[k], mb[k], rel_tol=1e-4, abs_tol=1e-7), (k, ma[k], mb[k])
         assert ma["grad_norm"] > 0
+
+
+def test_memory_gb_fits_the_update_and_trains_the_same(tmp_path):
+    from lsrl.memory import lsrl_update_memory
+    import tomllib
+    cfg = TrainConfig(**TINY, mode="lsrl", updates=2)
+    plain = _spread_rewards(Trainer(cfg, tmp_path / "plain"))
+    need = lsrl_update_memory(**plain.update_memory())
+    fixed = need["weights"] + need["lora_adam"]
+    fitted = _spread_rewards(Trainer(cfg.replace(memory_gb=fixed + 0.5 * (need["peak"] - fixed)), tmp_path / "fit"))
+    assert 0 < fitted.cfg.backward_rows < 4
+    saved = tomllib.loads((tmp_path / "fit" / "config.toml").read_text())
+    assert saved["backward_rows"] == fitted.cfg.backward_rows and saved["rollout_rows"] == fitted.cfg.rollout_rows
+    for ma, mb in zip(plain.train(), fitted.train()):
+        assert ma["completion_len"] == mb["completion_len"]
+        assert math.isclose(ma["grad_norm"], mb["grad_norm"], rel_tol=1e-4) and ma["grad_norm"] > 0
