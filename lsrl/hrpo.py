@@ -17,11 +17,12 @@ from fastcore.basics import patch
 from torch import Tensor
 from .answers import parse_number, numbers_equal, check_answer
 from .huginn import multinomial_rows, unfinished_rows
+from .losses import token_logps
 
 # %% auto #0
 __all__ = ['HybridGate', 'sampling_probs', 'project_probs', 'MarkerTracker', 'HFHost', 'HuginnHost', 'as_host', 'HybridRollout',
-           'stack_hybrids', 'hybrid_rollout', 'replay_inputs', 'completion_logps', 'replay_logps', 'reference_logps',
-           'count_marker', 'hrpo_metrics', 'hrpo_window_metrics', 'hrpo_reward', 'hrpo_param_groups']
+           'stack_hybrids', 'hybrid_rollout', 'replay_inputs', 'completion_logps', 'logps_of', 'replay_logps',
+           'reference_logps', 'count_marker', 'hrpo_metrics', 'hrpo_window_metrics', 'hrpo_reward', 'hrpo_param_groups']
 
 # %% ../nbs/06_hrpo.ipynb #0cebfca4
 class HybridGate(nn.Module):
@@ -207,6 +208,13 @@ class HFHost:
         out = self.model(inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
                          past_key_values=cache, use_cache=cache is not None)
         return out.logits
+    @property
+    def head(self): return self.model.get_output_embeddings()
+    def hidden(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor) -> Tensor:
+        "The head's inputs at every position (the last layer's normed output), without the logits."
+        return self.model(inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
+                          output_hidden_states=True, logits_to_keep=1).hidden_states[-1]
+
 
 # %% ../nbs/06_hrpo.ipynb #2c8f4e71
 class HuginnHost:
@@ -235,6 +243,14 @@ class HuginnHost:
         s0 = self.state_table[rows[:, None], position_ids]   # only the positions fed are read
         return self.model(input_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
                           num_steps=self.num_steps, input_states=s0, past_key_values=cache).logits
+    @property
+    def head(self): return self.model.get_output_embeddings()
+    def hidden(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor) -> Tensor:
+        "The head's inputs ln_f(h) at every position of the whole batch, without the logits."
+        s0 = self.state_table[torch.arange(len(embeds), device=position_ids.device)[:, None], position_ids]
+        return self.model(input_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
+                          num_steps=self.num_steps, input_states=s0, output_hidden_states=True,
+                          logits_to_keep=1).hidden_states
 
 def as_host(model, **kw):
     "The host adapter for `model`: `HuginnHost` for lsrl's Huginn, `HFHost` for other causal LMs."
@@ -399,17 +415,24 @@ def completion_logps(logits: Tensor, ro: HybridRollout) -> Tensor:
     y = ro.sequences[:, P:]
     return lg.gather(-1, y[..., None]).squeeze(-1) - torch.logsumexp(lg, -1)
 
-def replay_logps(model, gate: HybridGate, ro: HybridRollout, host=None) -> Tensor:
+def logps_of(host, embeds: Tensor, ro: HybridRollout, chunk: int = 0) -> Tensor:
+    """Completion log-probs from a forward on `embeds` (prompt + fed completion): from every position's logits, or
+    (`chunk` > 0) from the head run on the completion positions only, `chunk` at a time (`token_logps`)."""
+    mask = ro.attention_mask[:, :-1]
+    if not chunk: return completion_logps(host.forward(embeds, mask, _positions(mask), None), ro)
+    P = ro.prompt_length
+    return token_logps(host.hidden(embeds, mask, _positions(mask))[:, P - 1:], host.head, ro.sequences[:, P:],
+                       ro.temperature, chunk)
+
+def replay_logps(model, gate: HybridGate, ro: HybridRollout, host=None, chunk: int = 0) -> Tensor:
     "Policy log-probs of the rollout's completions under the current model and gate (gradients reach gate and LoRA)."
     host = host or _replay_host(model, ro)
-    mask = ro.attention_mask[:, :-1]
-    return completion_logps(host.forward(replay_inputs(host, gate, ro), mask, _positions(mask), None), ro)
+    return logps_of(host, replay_inputs(host, gate, ro), ro, chunk)
 
-def reference_logps(model, ro: HybridRollout, host=None) -> Tensor:
+def reference_logps(model, ro: HybridRollout, host=None, chunk: int = 0) -> Tensor:
     "Log-probs on token ids only (no gate, no latents): HRPO's reference (call it with LoRA adapters disabled)."
     host = host or _replay_host(model, ro)
-    mask = ro.attention_mask[:, :-1]
-    return completion_logps(host.forward(host.embed(ro.sequences[:, :-1]), mask, _positions(mask), None), ro)
+    return logps_of(host, host.embed(ro.sequences[:, :-1]), ro, chunk)
 
 def _replay_host(model, ro: HybridRollout):
     from lsrl.huginn import HuginnForCausalLM

@@ -7,13 +7,15 @@ Docs: https://lsrl.github.io/lsrl/losses.html.md"""
 # %% ../nbs/06a_losses.ipynb #ebc8fb2b
 from __future__ import annotations
 import math
+from functools import partial
 from typing import Optional
 
 import torch
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
 # %% auto #0
-__all__ = ['LOSS_TYPES', 'k3_kl', 'aggregate', 'part_weight', 'policy_loss', 'AdaptiveKLController', 'lr_factor']
+__all__ = ['LOSS_TYPES', 'k3_kl', 'aggregate', 'part_weight', 'token_logps', 'policy_loss', 'AdaptiveKLController', 'lr_factor']
 
 # %% ../nbs/06a_losses.ipynb #36dd346a
 def k3_kl(logp: Tensor, ref_logp: Tensor) -> Tensor:
@@ -40,6 +42,19 @@ def part_weight(loss_type: str, part_mask: Tensor, whole_mask: Tensor) -> float:
     if loss_type == "dapo": return 1.0
     if loss_type == "bnpo": return float(part_mask.sum()) / max(1.0, float(whole_mask.sum()))
     return part_mask.shape[0] / whole_mask.shape[0]
+
+
+# %% ../nbs/06a_losses.ipynb #tl0a1c2e
+def token_logps(hidden: Tensor, head, targets: Tensor, temperature: float = 1.0, chunk: int = 0) -> Tensor:
+    """log p(`targets`) (B, C) at `temperature` from the final hidden states `hidden` (B, C, E) through `head`,
+    `chunk` positions at a time, each block's logits recomputed in the backward instead of kept (0: all at once)."""
+    def block(h: Tensor, y: Tensor) -> Tensor:
+        lg = head(h).float() / temperature
+        return lg.gather(-1, y[..., None]).squeeze(-1) - torch.logsumexp(lg, -1)
+    C = targets.shape[1]
+    if not chunk or chunk >= C: return block(hidden, targets)
+    run = partial(checkpoint, block, use_reentrant=False) if torch.is_grad_enabled() else block
+    return torch.cat([run(hidden[:, i:i + chunk], targets[:, i:i + chunk]) for i in range(0, C, chunk)], 1)
 
 
 # %% ../nbs/06a_losses.ipynb #e12aaa6b

@@ -7,7 +7,6 @@ Docs: https://lsrl.github.io/lsrl/modes.html.md"""
 # %% ../nbs/06c_modes.ipynb #90486c81
 from __future__ import annotations
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -15,20 +14,19 @@ import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
 from torch import Tensor
-from torch.utils.checkpoint import checkpoint
 from .data import Problem
 from .grader import GradeRequest, GradeResult, SymbolicGrader, default_grader
 from .hrpo import (HFHost, HuginnHost, HybridGate, HybridRollout, MarkerTracker, hrpo_metrics, hrpo_param_groups,
                        hrpo_reward, hrpo_window_metrics, hybrid_rollout, reference_logps, replay_logps, stack_hybrids)
 from .huginn import CheckpointError, multinomial_rows, process_logits
 from .latents import decode_snapshots
+from .losses import token_logps
 from .models import seed_for, seeded_state_tables
 from .rewards import outcome_reward, total_reward
 
 # %% auto #0
 __all__ = ['MODES', 'MODE_DEFAULTS', 'LSRL_RECIPE', 'HRPO_RECIPE', 'Rollout', 'register_mode', 'Mode', 'left_pad', 'stack_tables',
-           'fit', 'make_grader', 'OutcomeMode', 'sample_causal', 'completion_batch', 'token_logps', 'LSRLMode',
-           'HRPOMode']
+           'fit', 'make_grader', 'OutcomeMode', 'sample_causal', 'completion_batch', 'LSRLMode', 'HRPOMode']
 
 # %% ../nbs/06c_modes.ipynb #13c72dda
 @dataclass
@@ -336,19 +334,6 @@ def batch_logps(self: OutcomeMode, rollouts: Sequence[Rollout], grad: bool = Tru
             lp = lg.gather(-1, comp[..., None]).squeeze(-1) - torch.logsumexp(lg, -1)
     return list(fit(lp, N).split([len(ro.completions) for ro in rollouts]))
 
-# %% ../nbs/06c_modes.ipynb #237483a2
-def token_logps(hidden: Tensor, head, targets: Tensor, temperature: float = 1.0, chunk: int = 0) -> Tensor:
-    """log p(`targets`) (B, C) at `temperature` from the final hidden states `hidden` (B, C, E) through `head`,
-    `chunk` positions at a time, each block's logits recomputed in the backward instead of kept (0: all at once)."""
-    def block(h: Tensor, y: Tensor) -> Tensor:
-        lg = head(h).float() / temperature
-        return lg.gather(-1, y[..., None]).squeeze(-1) - torch.logsumexp(lg, -1)
-    C = targets.shape[1]
-    if not chunk or chunk >= C: return block(hidden, targets)
-    run = partial(checkpoint, block, use_reentrant=False) if torch.is_grad_enabled() else block
-    return torch.cat([run(hidden[:, i:i + chunk], targets[:, i:i + chunk]) for i in range(0, C, chunk)], 1)
-
-
 # %% ../nbs/06c_modes.ipynb #23fa9902
 @register_mode
 class LSRLMode(OutcomeMode):
@@ -402,14 +387,6 @@ class HRPOMode(Mode):
         self.tracker = MarkerTracker(trainer.tokenizer, cfg.marker)
         self.grader = None
 
-    @classmethod
-    def check(cls, cfg) -> list:
-        out = super().check(cfg)
-        if getattr(cfg, "logit_chunk", 0):
-            out.append(f"logit_chunk={cfg.logit_chunk}: hrpo's replay takes the logits of every position at once; "
-                       "set logit_chunk=0 (activation_checkpointing and backward_rows do work in hrpo)")
-        return out
-
     def param_groups(self, lora: list) -> list:
         "LoRA, gate weights, gate biases and Lambda, each at its learning rate."
         c = self.cfg
@@ -462,8 +439,9 @@ def batch_logps(self: HRPOMode, rollouts: Sequence[Rollout], grad: bool = True, 
     hy = stack_hybrids([ro.hybrid for ro in rollouts], self.pad_id())
     with torch.set_grad_enabled(grad):
         host = self.host(hy.state_table, grad)
-        if reference and self.cfg.ref_inputs == "tokens": lp = reference_logps(self.trainer.model, hy, host)
-        else: lp = replay_logps(self.trainer.model, self.gate, hy, host)
+        chunk = self.cfg.logit_chunk
+        if reference and self.cfg.ref_inputs == "tokens": lp = reference_logps(self.trainer.model, hy, host, chunk)
+        else: lp = replay_logps(self.trainer.model, self.gate, hy, host, chunk)
     return list(fit(lp, self.cfg.max_new_tokens).split([len(ro.completions) for ro in rollouts]))
 
 # %% ../nbs/06c_modes.ipynb #b35433c1
