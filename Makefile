@@ -83,6 +83,7 @@ bench: $(STAMP)
 	OMP_NUM_THREADS=2 $(BIN)/python bench/rollout.py
 	OMP_NUM_THREADS=2 $(BIN)/python bench/trl_step.py
 	OMP_NUM_THREADS=2 $(BIN)/python bench/memory_phases.py
+	OMP_NUM_THREADS=2 $(BIN)/python bench/backward_passes.py
 
 # Re-train the tiny models shipped in lsrl/assets: the Huginn (tiny) and the causal LM (tiny-causal)
 # (recipe: nbs/09_tiny.ipynb; about 70 + 10 minutes on 2 cores)

@@ -9,15 +9,19 @@ Sections (each one's failure is recorded in the JSON and does not stop the other
 - `decode`: a random-weight full-size Huginn-0125 (3.5 B) in bf16 and in int8 (bitsandbytes), greedy decode tokens/s
   at batch 1, 8 and 64, r = 8;
 - `lsrl_update`: one LSRL update (G = 8, r = 8, 256 new tokens, LoRA r8 on the core) in bf16 and int8: seconds and
-  peak memory per phase (the trainer's `time_<phase>` and `peak_mb_<phase>` metrics);
+  peak memory per phase (the trainer's `time_<phase>` and `peak_mb_<phase>` metrics) beside lsrl.memory's model of
+  it; in bf16 also with the memory settings on (activation checkpointing, backward over 4 trajectories, the head in
+  blocks of 32 positions), whose time and memory against the plain update are what they cost and save at full size;
 - `compiled_decode`: the same decode with every block's MLP under `torch.compile(mode="reduce-overhead")` (CUDA graphs)
   against eager.
 The random weights make the text meaningless; the timings and memory are those of the real model's shapes."""
 import argparse, json, subprocess, sys, tempfile, time, traceback
+from functools import partial
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import torch
 from common import RESULTS, machine
+from lsrl.adapters import activation_checkpointing
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = 7 * 60   # the sections still to run are skipped once this much wall time is spent
@@ -88,16 +92,24 @@ def section_compiled(model, device, smoke: bool) -> dict:
                 compile_seconds=round(compile_s, 1), speedup=round(compiled["tokens_per_s"] / eager["tokens_per_s"], 2))
 
 
-def section_update(model, tok, device, smoke: bool) -> dict:
-    "One LSRL update through the real Trainer: its per-phase seconds and peak memory."
+def section_update(model, tok, device, smoke: bool, **settings) -> dict:
+    """One LSRL update through the real Trainer (with `settings`, e.g. the memory settings): its per-phase seconds and
+    peak memory, and lsrl.memory's model of the same update (GiB per phase) to set beside the measured peaks."""
+    from lsrl.memory import lsrl_update_memory
     from lsrl.trainer import Trainer, TrainConfig
     cfg = TrainConfig(mode="lsrl", num_steps=8, group_size=8, prompts_per_update=1, micro_batches=1, updates=1,
                       max_new_tokens=16 if smoke else 256, lora_r=8, lora_alpha=16, lora_targets="core",
-                      grader="symbolic", data="synthetic", train_size=8, device=device, report_to="none", seed=0)
+                      grader="symbolic", data="synthetic", train_size=8, device=device, report_to="none", seed=0,
+                      **settings)
     with tempfile.TemporaryDirectory() as d:
-        m = Trainer(cfg, d, model, tok).train()[-1]
+        tr = Trainer(cfg, d, model, tok)
+        m = tr.train()[-1]
+        modelled = lsrl_update_memory(**tr.update_memory())
+        if tr.cfg.activation_checkpointing: activation_checkpointing(tr.model, False)   # the model is shared:
+        tr.model.unload()                                                               # as it was, without LoRA
     keep = lambda k: k.startswith(("time_", "peak_mb_")) or k in ("completion_len", "trainable_params")
-    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in m.items() if keep(k)}
+    out = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in m.items() if keep(k)}
+    return out | dict(settings=settings, model_gib={k: round(v, 2) for k, v in modelled.items()})
 
 
 def section_pytest() -> dict:
@@ -145,6 +157,8 @@ def main(argv=None) -> int:
     run("decode_bf16", section_decode, {"bf16": model}, device, a.smoke)
     run("compiled_decode", section_compiled, model, device, a.smoke)
     run("lsrl_update_bf16", section_update, model, tok, device, a.smoke)
+    lean = dict(activation_checkpointing=True, logit_chunk=32, backward_rows=4)
+    run("lsrl_update_bf16_lean", partial(section_update, **lean), model, tok, device, a.smoke)
     del model
     if device == "cuda": torch.cuda.empty_cache()
     q = run("quantize_int8", lambda: quantized(full_model(bf16, device, a.smoke)[0], device))

@@ -6,7 +6,8 @@ a GPU only (bench/gpu.py); on CPU the process's resident set says nothing per ru
 the memory of an update is modelled and checked against saved-tensor bytes in lsrl.memory (nbs/07a_memory).
 
 Ratios in one run: an LSRL update against an outcome-only update (the price of per-depth snapshots and process
-grading), truncated backprop (b = 2) against full BPTT (b = r), and HRPO against outcome.
+grading), truncated backprop (b = 2) against full BPTT (b = r), HRPO against outcome, and the optimise phase with
+activation checkpointing or passes of 16 trajectories against one plain pass (what the memory settings cost in time).
 Run: OMP_NUM_THREADS=2 python bench/train_step.py  -> bench/results/train_step.json"""
 import sys, tempfile, time
 from pathlib import Path
@@ -67,11 +68,17 @@ if __name__ == "__main__":
     tiny = dict(outcome=one_update(True, mode="outcome"),
                 outcome_skip=one_update(True, mode="outcome", skip_zero_spread=True),
                 lsrl=one_update(True, mode="lsrl"), lsrl_skip=one_update(True, mode="lsrl", skip_zero_spread=True),
-                hrpo=one_update(True, mode="hrpo", lr=None))
+                hrpo=one_update(True, mode="hrpo", lr=None),
+                outcome_checkpointing=one_update(True, mode="outcome", activation_checkpointing=True),
+                outcome_backward_rows_16=one_update(True, mode="outcome", backward_rows=16))
     runs = dict(outcome=one_update(mode="outcome"), lsrl=one_update(mode="lsrl"),
                 lsrl_b2=one_update(mode="lsrl", backprop_depth=2),
                 hrpo=one_update(mode="hrpo", max_new_tokens=32, prompts_per_update=2, micro_batches=2, lr=None))
-    ratios = dict(lsrl_over_outcome_total=runs["lsrl"]["time_total"] / runs["outcome"]["time_total"],
+    ratios = dict(checkpointing_over_plain_optimise=tiny["outcome_checkpointing"]["time_optimise"]
+                  / tiny["outcome"]["time_optimise"],
+                  backward_rows_16_over_plain_optimise=tiny["outcome_backward_rows_16"]["time_optimise"]
+                  / tiny["outcome"]["time_optimise"],
+                  lsrl_over_outcome_total=runs["lsrl"]["time_total"] / runs["outcome"]["time_total"],
                   lsrl_over_outcome_rollout=runs["lsrl"]["time_rollout"] / runs["outcome"]["time_rollout"],
                   full_bptt_over_b2_update=runs["lsrl"]["time_optimise"] / runs["lsrl_b2"]["time_optimise"],
                   hrpo_over_outcome_total=runs["hrpo"]["time_total"] / runs["outcome"]["time_total"])
