@@ -77,7 +77,7 @@ class TrainConfig(Config):
     activation_checkpointing: bool = False    # recompute each core step (HF: layer) in the backward: less memory
     backward_rows: int = 0                    # trajectories per policy forward + backward (0: the whole micro-batch)
     logit_chunk: int = 0                      # completion positions per head + log-softmax block (0: all at once)
-    memory_gb: Optional[float] = None         # Huginn: fit the three above to this (None: a GPU's memory; CPU: off)
+    memory_gb: Optional[float] = None         # Huginn: fit the three above to this (None: 90% of a GPU's; CPU: off)
     temperature: Optional[float] = None       # sampling temperature of the rollouts (> 0)
     top_p: Optional[float] = None             # nucleus sampling (1 = off)
     top_k: Optional[int] = None               # top-k sampling (0 = off)
@@ -366,7 +366,8 @@ def update_memory(self: Trainer, **settings) -> dict:
 def fit_memory(self: Trainer) -> TrainConfig:
     "The config, with rollout_rows / backward_rows / activation_checkpointing chosen when the update would not fit."
     cfg = self.cfg
-    budget = cfg.memory_gb if cfg.memory_gb is not None else device_memory_gib(self.device)
+    budget, on_device = cfg.memory_gb, device_memory_gib(self.device)
+    if budget is None and on_device is not None: budget = 0.9 * on_device   # room for the model's error, the allocator
     if budget is None: return cfg
     setting = self.update_memory()
     need = lsrl_update_memory(**setting)["peak"]
