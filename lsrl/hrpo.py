@@ -17,7 +17,7 @@ from fastcore.basics import patch
 from torch import Tensor
 from .answers import parse_number, numbers_equal, check_answer
 from .huginn import multinomial_rows, unfinished_rows
-from .losses import token_logps
+from .losses import check_head, token_logps
 
 # %% auto #0
 __all__ = ['HybridGate', 'sampling_probs', 'project_probs', 'MarkerTracker', 'HFHost', 'HuginnHost', 'as_host', 'HybridRollout',
@@ -212,8 +212,10 @@ class HFHost:
     def head(self): return self.model.get_output_embeddings()
     def hidden(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor) -> Tensor:
         "The head's inputs at every position (the last layer's normed output), without the logits."
-        return self.model(inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
-                          output_hidden_states=True, logits_to_keep=1).hidden_states[-1]
+        out = self.model(inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
+                         output_hidden_states=True, logits_to_keep=1)
+        check_head(out.logits[:, -1], self.head, out.hidden_states[-1][:, -1])
+        return out.hidden_states[-1]
 
 
 # %% ../nbs/06_hrpo.ipynb #2c8f4e71

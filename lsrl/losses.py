@@ -15,7 +15,8 @@ from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
 # %% auto #0
-__all__ = ['LOSS_TYPES', 'k3_kl', 'aggregate', 'part_weight', 'token_logps', 'policy_loss', 'AdaptiveKLController', 'lr_factor']
+__all__ = ['LOSS_TYPES', 'k3_kl', 'aggregate', 'part_weight', 'token_logps', 'check_head', 'policy_loss', 'AdaptiveKLController',
+           'lr_factor']
 
 # %% ../nbs/06a_losses.ipynb #36dd346a
 def k3_kl(logp: Tensor, ref_logp: Tensor) -> Tensor:
@@ -55,6 +56,13 @@ def token_logps(hidden: Tensor, head, targets: Tensor, temperature: float = 1.0,
     if not chunk or chunk >= C: return block(hidden, targets)
     run = partial(checkpoint, block, use_reentrant=False) if torch.is_grad_enabled() else block
     return torch.cat([run(hidden[:, i:i + chunk], targets[:, i:i + chunk]) for i in range(0, C, chunk)], 1)
+
+def check_head(logits: Tensor, head, hidden: Tensor):
+    """Refuse the blocks of `token_logps` for a model whose `logits` are not `head(hidden)` (one that caps or scales
+    them after its output layer, such as Gemma's soft-capping): its blocks would give other log-probs."""
+    with torch.no_grad(): ok = torch.allclose(head(hidden).float(), logits.float(), rtol=1e-3, atol=1e-3)
+    if not ok: raise ValueError("logit_chunk: this model changes its logits after its output layer (capping or "
+                                "scaling them), so the head's blocks would give other log-probs; set logit_chunk=0")
 
 
 # %% ../nbs/06a_losses.ipynb #e12aaa6b

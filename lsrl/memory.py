@@ -151,8 +151,9 @@ def fit_update_memory(budget_gib: float, **setting) -> Optional[dict]:
                     if base + max(at(rollout_rows=k * G)[p] for p in ("phase_rollout", "phase_snapshots"))
                     <= budget_gib), None)
     if sampled is None: return None
+    groups = [k * G for k in range(rows // G, 0, -1)]              # passes of whole groups, as the trainer makes them
     for ckpt in (False, True):
-        for n in range(rows, 0 if ckpt else min(G, rows) - 1, -1):
+        for n in groups + (list(range(G - 1, 0, -1)) if ckpt else []):  # parts of a group only with checkpointing
             if base + at(backward_rows=n, activation_checkpointing=ckpt)["phase_optimise"] <= budget_gib:
                 fit = dict(rollout_rows=sampled, backward_rows=n, activation_checkpointing=ckpt)
                 return fit | dict(peak=at(**fit)["peak"])

@@ -20,7 +20,7 @@ from .hrpo import (HFHost, HuginnHost, HybridGate, HybridRollout, MarkerTracker,
                        hrpo_reward, hrpo_window_metrics, hybrid_rollout, reference_logps, replay_logps, stack_hybrids)
 from .huginn import CheckpointError, multinomial_rows, process_logits
 from .latents import decode_snapshots
-from .losses import token_logps
+from .losses import check_head, token_logps
 from .models import seed_for, seeded_state_tables
 from .rewards import outcome_reward, total_reward
 
@@ -327,8 +327,9 @@ def batch_logps(self: OutcomeMode, rollouts: Sequence[Rollout], grad: bool = Tru
                            attention_mask=None if bool(mask.all()) else mask, **kw)
         else: out = tr.model(input_ids=seq, attention_mask=mask.long(), position_ids=pos, **kw)
         if chunk:   # Huginn returns the head's input; Hugging Face models, every layer's output (the last normed)
-            h = out.hidden_states if tr.huginn else out.hidden_states[-1]
-            lp = token_logps(h[:, -C:], tr.model.get_output_embeddings(), comp, self.cfg.temperature, chunk)
+            h, head = out.hidden_states if tr.huginn else out.hidden_states[-1], tr.model.get_output_embeddings()
+            check_head(out.logits[:, -1], head, h[:, -1])
+            lp = token_logps(h[:, -C:], head, comp, self.cfg.temperature, chunk)
         else:
             lg = out.logits.float() / self.cfg.temperature         # the positions that predict the completion only
             lp = lg.gather(-1, comp[..., None]).squeeze(-1) - torch.logsumexp(lg, -1)

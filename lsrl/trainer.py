@@ -18,7 +18,7 @@ import torch
 from fastcore.basics import patch
 from .adapters import (QUANT_KINDS, activation_checkpointing, add_core_lora, lora_targets_for, quantize_base,
                            trainable_report)
-from .config import Config, ConfigError, resolve_device
+from .config import Config, ConfigError, read_config_file, resolve_device
 from .data import Problem, PromptFormat
 from .huginn import CheckpointError, HuginnForCausalLM
 from .losses import LOSS_TYPES, AdaptiveKLController, lr_factor, part_weight, policy_loss
@@ -316,7 +316,8 @@ class Trainer:
         self.longest_prompt = max((len(self.prompt_format.encode(p, tokenizer)) for p in self.problems), default=0)
         budget = token_budget(model, cfg.max_new_tokens, self.longest_prompt)
         if budget != cfg.max_new_tokens: self.cfg = cfg = cfg.replace(max_new_tokens=budget)  # config.toml records it
-        if self.huginn and issubclass(mode_cls, OutcomeMode): self.cfg = cfg = self.fit_memory()  # and these
+        if self.huginn and issubclass(mode_cls, OutcomeMode) and cfg.lora_targets == "core":   # the memory model's
+            self.cfg = cfg = self.fit_memory()                                                   # case; recorded too
         if cfg.activation_checkpointing: activation_checkpointing(self.model)
         self.mode = mode_cls(self, grader)
         groups = self.mode.param_groups([p for p in self.model.parameters() if p.requires_grad])
@@ -365,15 +366,27 @@ def update_memory(self: Trainer, **settings) -> dict:
 @patch
 def fit_memory(self: Trainer) -> TrainConfig:
     "The config, with rollout_rows / backward_rows / activation_checkpointing chosen when the update would not fit."
-    cfg = self.cfg
+    cfg, passes = self.cfg, ("rollout_rows", "backward_rows", "activation_checkpointing")
     budget, on_device = cfg.memory_gb, device_memory_gib(self.device)
     if budget is None and on_device is not None: budget = 0.9 * on_device   # room for the model's error, the allocator
+    if self.world > 1:   # every process decides the same (and none stops alone): on the smallest budget
+        import torch.distributed as dist
+        t = torch.tensor([math.inf if budget is None else budget], dtype=torch.float64, device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MIN)
+        budget = None if math.isinf(t.item()) else t.item()
     if budget is None: return cfg
+    recorded = self.run_dir / "config.toml"
+    if not any(getattr(cfg, k) for k in passes) and any(self.run_dir.glob("ckpt-*")) and recorded.exists():
+        kept = {k: v for k, v in read_config_file(recorded).items() if k in passes and v}
+        if kept:   # a resumed run keeps the passes it ran with, so it goes on as if never stopped
+            _log.info("memory: resuming with the passes the run recorded: "
+                      + ", ".join(f"{k}={v}" for k, v in kept.items()))
+            return cfg.replace(**kept)
     setting = self.update_memory()
     need = lsrl_update_memory(**setting)["peak"]
     if need <= budget: return cfg
     say = f"memory: one update needs about {need:.1f} GiB by lsrl.memory's model and {budget:.1f} GiB are available"
-    if cfg.rollout_rows or cfg.backward_rows or cfg.activation_checkpointing:
+    if any(getattr(cfg, k) for k in passes):
         _log.warning(f"{say}; rollout_rows, backward_rows and activation_checkpointing are kept as the config "
                      "sets them")
         return cfg
@@ -383,7 +396,7 @@ def fit_memory(self: Trainer) -> TrainConfig:
                           "quantize='int8', a smaller group_size or max_new_tokens, or more micro_batches")
     chosen = {k: v for k, v in fit.items() if k != "peak"}
     _log.info(f"{say}: " + ", ".join(f"{k}={v}" for k, v in chosen.items()) + f" bring it to {fit['peak']:.1f} GiB "
-              "(the same samples and gradients; set them, or memory_gb, to choose)")
+              "(the same tokens sampled, the same gradients to float rounding; set them, or memory_gb, to choose)")
     return cfg.replace(**chosen)
 
 

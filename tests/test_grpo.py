@@ -273,3 +273,5 @@ def test_memory_gb_fits_the_update_and_trains_the_same(tmp_path):
     for ma, mb in zip(plain.train(), fitted.train()):
         assert ma["completion_len"] == mb["completion_len"]
         assert math.isclose(ma["grad_norm"], mb["grad_norm"], rel_tol=1e-4) and ma["grad_norm"] > 0
+    resumed = Trainer(cfg.replace(memory_gb=1e6, updates=3), tmp_path / "fit")   # fits anyway: keeps what it ran with
+    assert (resumed.cfg.backward_rows, resumed.cfg.rollout_rows) == (fitted.cfg.backward_rows, fitted.cfg.rollout_rows)
