@@ -3,7 +3,7 @@
 in 2 micro-batches, 32 new tokens); plus the true trainable fraction of the LoRA recipes on the real Huginn-0125
 config (built on the meta device). Memory per phase (`peak_mb_*`, CUDA's max allocated with resets) is measured on
 a GPU only (bench/gpu.py); on CPU the process's resident set says nothing per run, so it is not reported here, and
-the memory of an update is modelled and checked against saved-tensor bytes in lsrl.memory (nbs/07a_memory).
+the memory of an update is modelled and checked against saved-tensor bytes in lsrl.memory (nbs/06d_memory).
 
 Ratios in one run: an LSRL update against an outcome-only update (the price of per-depth snapshots and process
 grading), truncated backprop (b = 2) against full BPTT (b = r), HRPO against outcome, and the optimise phase with

@@ -22,10 +22,11 @@ from .models import check_model_name, is_huginn_name, load_model_and_tokenizer, 
 from .trainer import token_budget
 
 # %% auto #0
-__all__ = ['DEMO_PROMPT', 'DEMO_GOLD', 'DEMO_TASK', 'DEMO_SAMPLING', 'USER_ERRORS', 'CommandError', 'demo_model', 'depth_report',
-           'print_depth_report', 'cmd_demo', 'eval_problems', 'pass_change', 'demo_comparison', 'demo_report',
-           'demo_training', 'apply_sets', 'train_config', 'check_train_inputs', 'cmd_train', 'cmd_eval',
-           'table3_overrides', 'cmd_table3', 'train_fields_help', 'build_parser', 'parse_command', 'error_line', 'main']
+__all__ = ['DEMO_PROMPT', 'DEMO_GOLD', 'DEMO_TASK', 'DEMO_SAMPLING', 'MEMORY_TERMS', 'USER_ERRORS', 'CommandError', 'demo_model',
+           'depth_report', 'print_depth_report', 'cmd_demo', 'eval_problems', 'pass_change', 'demo_comparison',
+           'demo_report', 'demo_training', 'apply_sets', 'train_config', 'check_train_inputs', 'cmd_train', 'cmd_eval',
+           'table3_overrides', 'cmd_table3', 'huginn_config_for', 'memory_plan', 'print_memory_plan', 'cmd_memory',
+           'train_fields_help', 'build_parser', 'parse_command', 'error_line', 'main']
 
 # %% ../nbs/11_cli.ipynb #ec87861a
 class CommandError(ValueError):
@@ -427,6 +428,63 @@ def cmd_table3(args) -> int:
           f"adapters: {', '.join(f for fs in result['runs'].values() for f in fs)}")
     return 0
 
+# %% ../nbs/11_cli.ipynb #9f10b88d
+MEMORY_TERMS = dict(weights="weights", lora_adam="LoRA+Adam", kv_rollout="rollout KV", kv_snapshots="snapshot KV",
+                    activations="activations", logits="logits", peak="peak")
+
+def huginn_config_for(name: str):
+    "(HuginnConfig, where it came from) for a model name without loading weights; None for a model that isn't Huginn."
+    from lsrl.huginn import HuginnConfig
+    from lsrl.models import SHIPPED, tiny_model_and_tokenizer
+    if not is_huginn_name(name): return None
+    if name == "tiny-random": return tiny_model_and_tokenizer()[0].config, "a random tiny Huginn"
+    folder = Path(SHIPPED.get(name, Path(name).expanduser()))
+    if (folder / "config.json").exists(): return HuginnConfig.from_pretrained(str(folder)), f"{name}'s config.json"
+    return HuginnConfig.huginn_0125(), "Huginn-0125's shape"
+
+def memory_plan(cfg, gpu_gb: float = 48.0, prompt_len: int = 128, dtype_bytes: int = 2) -> dict:
+    """lsrl.memory's model of one micro-batch of `cfg`'s update, whether it fits 90% of `gpu_gb`, and the settings
+    that make it fit when it does not (None when nothing does)."""
+    from lsrl.memory import fit_update_memory, lsrl_update_memory
+    from lsrl.modes import MODES, OutcomeMode
+    from lsrl.trainer import memory_setting
+    found = huginn_config_for(str(cfg.model))
+    if found is None or not issubclass(MODES[cfg.mode], OutcomeMode) or cfg.lora_targets != "core":
+        raise CommandError(f"lsrl memory models outcome and lsrl updates of a Huginn with LoRA on the core; this is "
+                           f"mode {cfg.mode} on {cfg.model} with lora_targets={cfg.lora_targets}")
+    setting = memory_setting(cfg, found[0], prompt_len, dtype_bytes)
+    if prompt_len >= found[0].block_size:
+        raise CommandError(f"--prompt-len {prompt_len}: {cfg.model} attends over {found[0].block_size} positions")
+    setting["new_tokens"] = min(setting["new_tokens"], found[0].block_size - prompt_len)   # as the trainer caps it
+    need, budget = lsrl_update_memory(**setting), 0.9 * gpu_gb
+    fit = None if need["peak"] <= budget else fit_update_memory(budget, **setting)
+    return dict(source=found[1], setting=setting, need=need, budget=budget, fits=need["peak"] <= budget, fit=fit)
+
+def print_memory_plan(plan: dict, cfg, gpu_gb: float, file=None):
+    "The plan as a few lines: the update, its terms in GiB, and the verdict."
+    s, need = plan["setting"], plan["need"]
+    say = lambda *a: print(*a, file=file or sys.stdout)
+    say(f"one micro-batch of a {cfg.mode} update on {cfg.model} ({plan['source']}): {s['prompts']} prompts x G "
+        f"{s['group_size']}, prompts of {s['prompt_len']} tokens + {s['new_tokens']} new, r = {s['num_steps']}, "
+        f"{'int8' if s['int8'] else 'bf16' if s['dtype_bytes'] == 2 else 'fp32'} weights")
+    say("GiB  " + "".join(f"{v:>13s}" for v in MEMORY_TERMS.values()))
+    say("     " + "".join(f"{need[k]:13.2f}" for k in MEMORY_TERMS))
+    where = f"{plan['budget']:.1f} GiB (90% of {gpu_gb:g} GB)"
+    if plan["fits"]: return say(f"fits {where} as configured")
+    if plan["fit"] is None:
+        return say(f"does not fit {where}, whatever the passes: use quantize=int8, a smaller group_size or "
+                   "max_new_tokens, or more micro_batches")
+    sets = " ".join(f"--set {k}={str(v).lower()}" for k, v in plan["fit"].items() if k != "peak" and v)
+    say(f"does not fit {where} in one pass; fits with {sets} ({plan['fit']['peak']:.1f} GiB), which the trainer "
+        "chooses by itself on that GPU")
+
+def cmd_memory(args) -> int:
+    cfg = train_config(args)
+    plan = memory_plan(cfg, args.gpu_gb, args.prompt_len, 1 if cfg.quantize else 2)
+    print_memory_plan(plan, cfg, args.gpu_gb)
+    return 0 if plan["fits"] or plan["fit"] else 1
+
+
 # %% ../nbs/11_cli.ipynb #0657425b
 class _Parser(argparse.ArgumentParser):
     "argparse with two-line errors (usage, problem) and help text that may be built only when asked for."
@@ -573,13 +631,26 @@ def _table3_parser(sub):
     t.set_defaults(func=cmd_table3)
     return t
 
+# %% ../nbs/11_cli.ipynb #6b73f26f
+def _memory_parser(sub):
+    m = sub.add_parser("memory", parents=[_common()], formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="whether a training config's update fits a GPU, by lsrl.memory's model (loads no weights)")
+    m.add_argument("--config", default=None, help="TOML or YAML file of TrainConfig fields (as lsrl train)")
+    m.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field (repeatable), as lsrl train")
+    m.add_argument("--gpu-gb", type=float, default=48.0, help="the GPU's memory in GB (90%% of it is planned for)")
+    m.add_argument("--prompt-len", type=_at_least(1, "the prompt length"), default=128,
+                   help="tokens of the longest prompt")
+    m.set_defaults(func=cmd_memory)
+    return m
+
+
 # %% ../nbs/11_cli.ipynb #ae67da21
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="lsrl", description="RL on the latent states of recurrent-depth language models")
     p.add_argument("--version", action="version", version=f"lsrl {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     p.commands = dict(demo=_demo_parser(sub), train=_train_parser(sub), eval=_eval_parser(sub),
-                      table3=_table3_parser(sub))
+                      table3=_table3_parser(sub), memory=_memory_parser(sub))
     return p
 
 def _option_hint(command: str, sub, arg: str, value: Optional[str]) -> str:

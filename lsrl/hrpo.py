@@ -213,7 +213,7 @@ class HFHost:
     def hidden(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor) -> Tensor:
         "The head's inputs at every position (the last layer's normed output), without the logits."
         out = self.model(inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
-                         output_hidden_states=True, logits_to_keep=1)
+                         output_hidden_states=True, logits_to_keep=1, use_cache=False)
         check_head(out.logits[:, -1], self.head, out.hidden_states[-1][:, -1])
         return out.hidden_states[-1]
 

@@ -325,7 +325,7 @@ def batch_logps(self: OutcomeMode, rollouts: Sequence[Rollout], grad: bool = Tru
             states = tables.gather(1, pos[..., None].expand(-1, -1, tables.shape[-1]))
             out = tr.model(input_ids=seq, num_steps=self.depth(grad), input_states=states,
                            attention_mask=None if bool(mask.all()) else mask, **kw)
-        else: out = tr.model(input_ids=seq, attention_mask=mask.long(), position_ids=pos, **kw)
+        else: out = tr.model(input_ids=seq, attention_mask=mask.long(), position_ids=pos, use_cache=False, **kw)
         if chunk:   # Huginn returns the head's input; Hugging Face models, every layer's output (the last normed)
             h, head = out.hidden_states if tr.huginn else out.hidden_states[-1], tr.model.get_output_embeddings()
             check_head(out.logits[:, -1], head, h[:, -1])

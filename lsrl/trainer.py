@@ -33,10 +33,10 @@ _log = logging.getLogger("lsrl.trainer")
 # %% auto #0
 __all__ = ['TRACKER_EXTRAS', 'SECRET_FIELDS', 'SAMPLE_COLUMNS', 'TRACKERS', 'STATE_FORMAT', 'TrainConfig', 'report_backends',
            'report_problems', 'redact_url', 'dist_info', 'barrier', 'all_sum', 'all_gather_cat', 'PhaseTimer',
-           'context_length', 'token_budget', 'Trainer', 'device_memory_gib', 'zero_spread', 'backward_parts',
-           'merge_part_stats', 'batch_logps', 'group_diagnostics', 'lora_delta', 'peak_memory_mb', 'sample_rows',
-           'scalars', 'TensorBoardTracker', 'run_name', 'RunTracker', 'TrackioTracker', 'WandbTracker', 'make_trackers',
-           'save_state', 'load_state', 'load_legacy_state']
+           'context_length', 'token_budget', 'Trainer', 'device_memory_gib', 'memory_setting', 'zero_spread',
+           'backward_parts', 'merge_part_stats', 'batch_logps', 'group_diagnostics', 'lora_delta', 'peak_memory_mb',
+           'sample_rows', 'scalars', 'TensorBoardTracker', 'run_name', 'RunTracker', 'TrackioTracker', 'WandbTracker',
+           'make_trackers', 'save_state', 'load_state', 'load_legacy_state']
 
 # %% ../nbs/07_trainer.ipynb #c494bc6c
 @dataclass
@@ -350,18 +350,22 @@ def device_memory_gib(device: str) -> Optional[float]:
     free, _ = torch.cuda.mem_get_info(torch.device(device))
     return (free + torch.cuda.memory_allocated(device)) / 2**30
 
+def memory_setting(cfg: TrainConfig, model_config, prompt_len: int, dtype_bytes: int = 2, processes: int = 1) -> dict:
+    "The arguments of `lsrl_update_memory` for one micro-batch of `cfg`'s update on a Huginn of `model_config`."
+    return dict(cfg=model_config, num_steps=cfg.num_steps, group_size=cfg.group_size,
+                prompts=cfg.prompts_per_update // (processes * cfg.micro_batches), prompt_len=prompt_len,
+                new_tokens=cfg.max_new_tokens, backprop_depth=cfg.backprop_depth, lora_r=cfg.lora_r,
+                dtype_bytes=dtype_bytes, int8=cfg.quantize is not None,
+                activation_checkpointing=cfg.activation_checkpointing, logit_chunk=cfg.logit_chunk or None,
+                rollout_rows=cfg.rollout_rows or None, backward_rows=cfg.backward_rows or None,
+                snapshots=cfg.mode == "lsrl")
+
 @patch
 def update_memory(self: Trainer, **settings) -> dict:
     "`lsrl_update_memory` of one micro-batch of this trainer's update (its Huginn, config and longest prompt)."
-    cfg, base = self.cfg, self.model.get_base_model()
-    setting = dict(cfg=base.config, num_steps=cfg.num_steps, group_size=cfg.group_size,
-                   prompts=cfg.prompts_per_update // (self.world * cfg.micro_batches), prompt_len=self.longest_prompt,
-                   new_tokens=cfg.max_new_tokens, backprop_depth=cfg.backprop_depth, lora_r=cfg.lora_r,
-                   dtype_bytes=base.get_input_embeddings().weight.element_size(), int8=cfg.quantize is not None,
-                   activation_checkpointing=cfg.activation_checkpointing, logit_chunk=cfg.logit_chunk or None,
-                   rollout_rows=cfg.rollout_rows or None, backward_rows=cfg.backward_rows or None,
-                   snapshots=cfg.mode == "lsrl")
-    return setting | settings
+    base = self.model.get_base_model()
+    return memory_setting(self.cfg, base.config, self.longest_prompt,
+                          base.get_input_embeddings().weight.element_size(), self.world) | settings
 
 @patch
 def fit_memory(self: Trainer) -> TrainConfig:

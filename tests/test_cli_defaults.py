@@ -40,3 +40,18 @@ def test_table3_defaults_in_worker_processes(tmp_path, capsys):
     for mode in ("outcome", "lsrl"):
         assert (out / f"{mode}-seed0" / "metrics.jsonl").read_text().count("\n") == 1
     assert "| lsrl r=8 | 8 |" in capsys.readouterr().out and (out / "report.html").exists()
+
+
+def test_memory_defaults(capsys):
+    "`lsrl memory` with nothing set: the default lsrl recipe on the shipped tiny Huginn fits, loading no weights."
+    assert main(["memory"]) == 0
+    out = capsys.readouterr().out
+    assert "lsrl update on tiny (tiny's config.json)" in out and "as configured" in out
+
+
+def test_memory_of_the_paper_setting_says_what_fits(capsys):
+    "The LSRL recipe on Huginn-0125's shape: one pass over 64 trajectories does not fit 48 GB; the passes that do."
+    assert main(["memory", "--set", "model=tomg-group-umd/huginn-0125"]) == 0
+    out = capsys.readouterr().out
+    assert "does not fit 43.2 GiB (90% of 48 GB) in one pass; fits with --set rollout_rows=" in out
+    assert main(["memory", "--set", "model=tomg-group-umd/huginn-0125", "--gpu-gb", "6"]) == 1
