@@ -614,7 +614,7 @@ def _table3_parser(sub):
     from lsrl.learning import TABLE3_EVAL, TABLE3_TRAIN
     t = sub.add_parser("table3", parents=[_common()],
                        help="the paper's Table 3 in miniature: outcome and LSRL runs over seeds, held-out pass@1 "
-                       "with 95% intervals and depth curves")
+                       "with 95%% intervals and depth curves")   # %% : argparse formats help
     t.add_argument("--out", default="runs/table3", help="folder of the runs, learning.json, table.md and report.html")
     t.add_argument("--seeds", default="0,1,2", help="training seeds, e.g. 0,1,2")
     t.add_argument("--modes", default="outcome,lsrl", help="modes to train, e.g. outcome,lsrl")
