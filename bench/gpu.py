@@ -12,6 +12,8 @@ Sections (each one's failure is recorded in the JSON and does not stop the other
   peak memory per phase (the trainer's `time_<phase>` and `peak_mb_<phase>` metrics) beside lsrl.memory's model of
   it; in bf16 also with the memory settings on (activation checkpointing, backward over 4 trajectories, the head in
   blocks of 32 positions), whose time and memory against the plain update are what they cost and save at full size;
+- `fit_outcome_update`: an outcome update of the paper's micro-batch (8 prompts x G 8, ~240 GiB in one pass) under
+  `memory_gb=40`: the passes the trainer chose, and its measured peak against the budget and the model;
 - `compiled_decode`: the same decode with every block's MLP under `torch.compile(mode="reduce-overhead")` (CUDA graphs)
   against eager.
 The random weights make the text meaningless; the timings and memory are those of the real model's shapes."""
@@ -112,6 +114,32 @@ def section_update(model, tok, device, smoke: bool, **settings) -> dict:
     return out | dict(settings=settings, model_gib={k: round(v, 2) for k, v in modelled.items()})
 
 
+def section_fit(model, tok, device, smoke: bool) -> dict:
+    """An outcome update of the paper's micro-batch (8 prompts x G 8, 256 new tokens), which needs ~240 GiB in one pass,
+    under `memory_gb` = 40: the passes the trainer chose by itself, and its measured peak per phase against that
+    budget and the model."""
+    from lsrl.memory import lsrl_update_memory
+    from lsrl.trainer import Trainer, TrainConfig, memory_setting
+    cfg = TrainConfig(mode="outcome", num_steps=8, group_size=8, prompts_per_update=8, micro_batches=1, updates=1,
+                      max_new_tokens=16 if smoke else 256, lora_r=8, lora_alpha=16, lora_targets="core",
+                      grader="symbolic", data="synthetic", train_size=8, device=device, report_to="none", seed=0)
+    budget = 40.0
+    if smoke:   # the small model: a budget between its weights and its one-pass peak, so that a fit is needed
+        need = lsrl_update_memory(**memory_setting(cfg, model.config, 48, 4))
+        budget = need["weights"] + need["lora_adam"] + 0.3 * (need["peak"] - need["weights"] - need["lora_adam"])
+    with tempfile.TemporaryDirectory() as d:
+        tr = Trainer(cfg.replace(memory_gb=budget), d, model, tok)
+        chosen = {k: getattr(tr.cfg, k) for k in ("rollout_rows", "backward_rows", "activation_checkpointing")}
+        m = tr.train()[-1]
+        modelled = lsrl_update_memory(**tr.update_memory())
+        if tr.cfg.activation_checkpointing: activation_checkpointing(tr.model, False)
+        tr.model.unload()
+    peaks = {k: round(v, 1) for k, v in m.items() if k.startswith("peak_mb_")}
+    return dict(budget_gib=round(budget, 3), chosen=chosen, model_peak_gib=round(modelled["peak"], 3),
+                measured_peak_gib=round(max(peaks.values(), default=0.0) / 1024, 3), peaks_mb=peaks,
+                time_total=round(m["time_total"], 2))
+
+
 def section_pytest() -> dict:
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_*.py")
                    if "mark.cuda" in p.read_text())
@@ -159,6 +187,7 @@ def main(argv=None) -> int:
     run("lsrl_update_bf16", section_update, model, tok, device, a.smoke)
     lean = dict(activation_checkpointing=True, logit_chunk=32, backward_rows=4)
     run("lsrl_update_bf16_lean", partial(section_update, **lean), model, tok, device, a.smoke)
+    run("fit_outcome_update_bf16", section_fit, model, tok, device, a.smoke)
     del model
     if device == "cuda": torch.cuda.empty_cache()
     q = run("quantize_int8", lambda: quantized(full_model(bf16, device, a.smoke)[0], device))
