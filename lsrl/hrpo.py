@@ -17,7 +17,7 @@ from fastcore.basics import patch
 from torch import Tensor
 from .answers import parse_number, numbers_equal, check_answer
 from .huginn import multinomial_rows, unfinished_rows
-from .losses import check_head, token_logps
+from .losses import check_head, logps_from_logits, token_logps
 
 # %% auto #0
 __all__ = ['HybridGate', 'sampling_probs', 'project_probs', 'MarkerTracker', 'HFHost', 'HuginnHost', 'as_host', 'HybridRollout',
@@ -237,22 +237,22 @@ class HuginnHost:
         from lsrl.huginn import HuginnCache
         return HuginnCache(capacity=length)
     def keep_rows(self, cache, rows: Tensor): cache.keep_rows(rows)
-    def forward(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor, cache=None, rows=None) -> Tensor:
-        "Logits of the rows given: all of the batch, or the batch rows `rows` (those the cache still holds)."
+    def run(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor, cache=None, rows=None, **kw):
+        "The model's output for the rows given: all of the batch, or the batch rows `rows` (those the cache holds)."
         if self.state_table is None:
             raise ValueError("HuginnHost needs a state table: call prepare() or pass state_table=")
         rows = torch.arange(len(embeds), device=position_ids.device) if rows is None else rows
         s0 = self.state_table[rows[:, None], position_ids]   # only the positions fed are read
         return self.model(input_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
-                          num_steps=self.num_steps, input_states=s0, past_key_values=cache).logits
+                          num_steps=self.num_steps, input_states=s0, past_key_values=cache, **kw)
+    def forward(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor, cache=None, rows=None) -> Tensor:
+        "Logits of the rows given: all of the batch, or the batch rows `rows` (those the cache still holds)."
+        return self.run(embeds, attention_mask, position_ids, cache, rows).logits
     @property
     def head(self): return self.model.get_output_embeddings()
     def hidden(self, embeds: Tensor, attention_mask: Tensor, position_ids: Tensor) -> Tensor:
         "The head's inputs ln_f(h) at every position of the whole batch, without the logits."
-        s0 = self.state_table[torch.arange(len(embeds), device=position_ids.device)[:, None], position_ids]
-        return self.model(input_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
-                          num_steps=self.num_steps, input_states=s0, output_hidden_states=True,
-                          logits_to_keep=1).hidden_states
+        return self.run(embeds, attention_mask, position_ids, output_hidden_states=True, logits_to_keep=1).hidden_states
 
 def as_host(model, **kw):
     "The host adapter for `model`: `HuginnHost` for lsrl's Huginn, `HFHost` for other causal LMs."
@@ -413,9 +413,7 @@ def replay_inputs(host, gate: HybridGate, ro: HybridRollout) -> Tensor:
 def completion_logps(logits: Tensor, ro: HybridRollout) -> Tensor:
     "log softmax(logits / T)[y] for every completion token (B, C), from logits over prompt + fed completion."
     P = ro.prompt_length
-    lg = logits[:, P - 1:].float() / ro.temperature
-    y = ro.sequences[:, P:]
-    return lg.gather(-1, y[..., None]).squeeze(-1) - torch.logsumexp(lg, -1)
+    return logps_from_logits(logits[:, P - 1:], ro.sequences[:, P:], ro.temperature)
 
 def logps_of(host, embeds: Tensor, ro: HybridRollout, chunk: int = 0) -> Tensor:
     """Completion log-probs from a forward on `embeds` (prompt + fed completion): from every position's logits, or

@@ -15,8 +15,8 @@ from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
 # %% auto #0
-__all__ = ['LOSS_TYPES', 'k3_kl', 'aggregate', 'part_weight', 'token_logps', 'check_head', 'policy_loss', 'AdaptiveKLController',
-           'lr_factor']
+__all__ = ['LOSS_TYPES', 'k3_kl', 'aggregate', 'part_weight', 'logps_from_logits', 'token_logps', 'check_head', 'policy_loss',
+           'AdaptiveKLController', 'lr_factor']
 
 # %% ../nbs/05b_losses.ipynb #36dd346a
 def k3_kl(logp: Tensor, ref_logp: Tensor) -> Tensor:
@@ -46,12 +46,15 @@ def part_weight(loss_type: str, part_mask: Tensor, whole_mask: Tensor) -> float:
 
 
 # %% ../nbs/05b_losses.ipynb #tl0a1c2e
+def logps_from_logits(logits: Tensor, targets: Tensor, temperature: float = 1.0) -> Tensor:
+    "log softmax(logits / T)[y] per position: (B, C, V) logits, (B, C) targets; in fp32."
+    lg = logits.float() / temperature
+    return lg.gather(-1, targets[..., None]).squeeze(-1) - torch.logsumexp(lg, -1)
+
 def token_logps(hidden: Tensor, head, targets: Tensor, temperature: float = 1.0, chunk: int = 0) -> Tensor:
     """log p(`targets`) (B, C) at `temperature` from the final hidden states `hidden` (B, C, E) through `head`,
     `chunk` positions at a time, each block's logits recomputed in the backward instead of kept (0: all at once)."""
-    def block(h: Tensor, y: Tensor) -> Tensor:
-        lg = head(h).float() / temperature
-        return lg.gather(-1, y[..., None]).squeeze(-1) - torch.logsumexp(lg, -1)
+    block = lambda h, y: logps_from_logits(head(h), y, temperature)
     C = targets.shape[1]
     if not chunk or chunk >= C: return block(hidden, targets)
     run = partial(checkpoint, block, use_reentrant=False) if torch.is_grad_enabled() else block

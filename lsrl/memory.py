@@ -146,7 +146,8 @@ def fit_update_memory(budget_gib: float, **setting) -> Optional[dict]:
     within `budget_gib` with the largest passes (see above), and the peak they give; None when nothing fits."""
     G, rows = setting.get("group_size", 8), setting.get("prompts", 1) * setting.get("group_size", 8)
     at = lambda **kw: lsrl_update_memory(**setting | kw)
-    base = at()["weights"] + at()["lora_adam"]
+    whole = at()
+    base = whole["weights"] + whole["lora_adam"]
     sampled = next((k * G for k in range(rows // G, 0, -1)
                     if base + max(at(rollout_rows=k * G)[p] for p in ("phase_rollout", "phase_snapshots"))
                     <= budget_gib), None)

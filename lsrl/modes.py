@@ -20,7 +20,7 @@ from .hrpo import (HFHost, HuginnHost, HybridGate, HybridRollout, MarkerTracker,
                        hrpo_reward, hrpo_window_metrics, hybrid_rollout, reference_logps, replay_logps, stack_hybrids)
 from .huginn import CheckpointError, multinomial_rows, process_logits
 from .latents import decode_snapshots
-from .losses import check_head, token_logps
+from .losses import check_head, logps_from_logits, token_logps
 from .models import seed_for, seeded_state_tables
 from .rewards import outcome_reward, total_reward
 
@@ -330,9 +330,7 @@ def batch_logps(self: OutcomeMode, rollouts: Sequence[Rollout], grad: bool = Tru
             h, head = out.hidden_states if tr.huginn else out.hidden_states[-1], tr.model.get_output_embeddings()
             check_head(out.logits[:, -1], head, h[:, -1])
             lp = token_logps(h[:, -C:], head, comp, self.cfg.temperature, chunk)
-        else:
-            lg = out.logits.float() / self.cfg.temperature         # the positions that predict the completion only
-            lp = lg.gather(-1, comp[..., None]).squeeze(-1) - torch.logsumexp(lg, -1)
+        else: lp = logps_from_logits(out.logits, comp, self.cfg.temperature)   # the completion's positions only
     return list(fit(lp, N).split([len(ro.completions) for ro in rollouts]))
 
 # %% ../nbs/06c_modes.ipynb #23fa9902

@@ -371,6 +371,7 @@ def update_memory(self: Trainer, **settings) -> dict:
 def fit_memory(self: Trainer) -> TrainConfig:
     "The config, with rollout_rows / backward_rows / activation_checkpointing chosen when the update would not fit."
     cfg, passes = self.cfg, ("rollout_rows", "backward_rows", "activation_checkpointing")
+    user_set = any(getattr(cfg, k) for k in passes)
     budget, on_device = cfg.memory_gb, device_memory_gib(self.device)
     if budget is None and on_device is not None: budget = 0.9 * on_device   # room for the model's error, the allocator
     if self.world > 1:   # every process decides the same (and none stops alone): on the smallest budget
@@ -380,7 +381,7 @@ def fit_memory(self: Trainer) -> TrainConfig:
         budget = None if math.isinf(t.item()) else t.item()
     if budget is None: return cfg
     recorded = self.run_dir / "config.toml"
-    if not any(getattr(cfg, k) for k in passes) and any(self.run_dir.glob("ckpt-*")) and recorded.exists():
+    if not user_set and any(self.run_dir.glob("ckpt-*")) and recorded.exists():
         kept = {k: v for k, v in read_config_file(recorded).items() if k in passes and v}
         if kept:   # a resumed run keeps the passes it ran with, so it goes on as if never stopped
             _log.info("memory: resuming with the passes the run recorded: "
@@ -390,7 +391,7 @@ def fit_memory(self: Trainer) -> TrainConfig:
     need = lsrl_update_memory(**setting)["peak"]
     if need <= budget: return cfg
     say = f"memory: one update needs about {need:.1f} GiB by lsrl.memory's model and {budget:.1f} GiB are available"
-    if any(getattr(cfg, k) for k in passes):
+    if user_set:
         _log.warning(f"{say}; rollout_rows, backward_rows and activation_checkpointing are kept as the config "
                      "sets them")
         return cfg
@@ -518,10 +519,11 @@ def reference(self: Trainer, rollouts: Sequence[Rollout], size: Optional[int] = 
                 subs = [ro for _, ro in part]
                 with self.model.disable_adapter(): ref = batch_logps(self.mode, subs, grad=False, reference=True)
                 old = batch_logps(self.mode, subs, grad=False) if self.cfg.num_iterations > 1 else [None] * len(subs)
-                for (j, _), a, b in zip(part, ref, old): refs[j], olds[j] = refs[j] + [a], olds[j] + [b]
-            for ro, a, b in zip(ros, refs, olds):
-                ro.ref = a[0] if len(a) == 1 else torch.cat(a)
-                ro.old = None if b[0] is None else b[0] if len(b) == 1 else torch.cat(b)
+                for (j, _), a, b in zip(part, ref, old):
+                    refs[j].append(a)
+                    olds[j].append(b)
+            for ro, a, b in zip(ros, refs, olds):   # a rollout cut into parts: its rows back together, in order
+                ro.ref, ro.old = torch.cat(a), None if b[0] is None else torch.cat(b)
 
 # %% ../nbs/07_trainer.ipynb #9287461b
 @patch
